@@ -1,0 +1,133 @@
+"""The ``fieldpeer`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from fieldpeer import demo_data
+from fieldpeer.config import crisis_lines
+from fieldpeer.domain import ContactMode, ContactSetting, Intervention, SafetyAnswer, Zone
+from fieldpeer.store import notes, people, wrap
+from fieldpeer.store.database import database_files
+from fieldpeer.store.profile import Profile
+from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.sync.records import Checkin, ContactNote, Narrative
+
+DEFAULT_DEMO_PROFILE = Path(".cache/demo-profile")
+
+
+def configure_logging(log_dir: Path) -> None:
+    """Device logs hold action codes and record ids only (see unit_of_work.Unit.changed)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_dir / "fieldpeer.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("fieldpeer")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+
+
+def seed_demo(store: FieldStore, today: date) -> None:
+    """The fictional caseload, with some history and a WRAP for each person."""
+    for index, person in enumerate(demo_data.demo_caseload(today)):
+        people.save_person(store, person)
+        wrap.save_wrap_plan(store, demo_data.demo_plan(person), based_on_version=None)
+        for visit in demo_data.demo_history(person, today, seed=index):
+            draft = notes.save_draft(store, ContactNote(**visit))  # type: ignore[arg-type]
+            notes.sign_note(store, draft.id)
+
+
+def _print_caseload(store: FieldStore, today: date) -> None:
+    caseload = people.list_caseload(store, today)
+    print(f"\nCaseload ({len(caseload.entries)} persons, {caseload.pending_sync} changes waiting to sync)")
+    print(f"  {'Name':<14} {'Last contact':<13} Flags")
+    for entry in caseload.entries:
+        flags = [
+            label
+            for on, label in (
+                (entry.open_safety_alert, "SAFETY ALERT"),
+                (entry.no_recent_contact, "no contact in 30 days"),
+                (entry.plan_review_due, "plan review due"),
+            )
+            if on
+        ]
+        print(f"  {entry.preferred_name:<14} {str(entry.last_contact or 'never'):<13} {', '.join(flags)}")
+
+
+def demo_walkthrough(profile_dir: Path) -> int:
+    """Until the screens land, the demo walks through the store a peer's day would use."""
+    if profile_dir.exists():
+        shutil.rmtree(profile_dir)
+    profile = Profile(profile_dir)
+    configure_logging(profile.log_dir)
+    today = date.today()
+    store = profile.set_up(demo_data.DEMO_PIN, demo_data.demo_peer())
+    seed_demo(store, today)
+    store.close()
+    print(f"FieldPeer demo profile: {profile_dir} (PIN {demo_data.DEMO_PIN}; every person is fictional)")
+
+    store = profile.unlock(demo_data.DEMO_PIN)
+    _print_caseload(store, today)
+    first = people.list_caseload(store, today).entries[0]
+    now = datetime.now().replace(second=0, microsecond=0)
+
+    phone = notes.log_phone_contact(store, first.person_id, 10, "Quick call: confirmed Thursday's ride to the job fair.", ended_at=now)
+    print(f"\nLogged a 10-minute phone contact with {first.preferred_name}: {phone.units} billable unit(s).")
+
+    draft = notes.save_draft(
+        store,
+        ContactNote(
+            person_id=first.person_id,
+            starts_at=now - timedelta(minutes=50),
+            ends_at=now - timedelta(minutes=5),
+            mode=ContactMode.FACE_TO_FACE,
+            setting=ContactSetting.COMMUNITY,
+            service_code="H0038",
+            interventions=[Intervention.SELF_HELP, Intervention.LINKAGE],
+            narrative=Narrative(
+                goal="Find a part-time job",
+                intervention="Met at the coffee shop; reviewed two job listings and practised an interview answer.",
+                response="Hopeful, asked to role-play again.",
+                plan="Meet Thursday; bring the application.",
+            ),
+        ),
+    )
+    signed = notes.sign_note(store, draft.id)
+    print(f"Signed a 45-minute face-to-face note: {signed.units} billable unit(s); it is now read-only.")
+
+    checkin, alert = wrap.record_checkin(
+        store, Checkin(person_id=first.person_id, zone=Zone.EARLY_WARNING, safety=SafetyAnswer.YES, feeling_today="Not sleeping, feels on edge.")
+    )
+    print(f"Pre-crisis check-in: zone '{checkin.zone.label}', safety answer '{checkin.safety.label}' -> {checkin.escalation.label}.")
+    if alert:
+        print("  Crisis resources shown at once:")
+        for line in crisis_lines():
+            print(f"   - {line.name}: {line.phone} ({line.note})")
+        print("  An urgent alert to the supervisor is first in the sync queue.")
+    _print_caseload(store, today)
+
+    names = [e.preferred_name.encode() for e in people.list_caseload(store, today).entries]
+    store.close()
+    hits = sum(path.read_bytes().count(name) for path in database_files(profile.database_path) if path.exists() for name in names)
+    print(f"\nPlaintext names found in the database files: {hits}. (Everything sensitive is encrypted.)")
+    print("The field app screens and the agency server are next; this command will then serve them.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fieldpeer", description="FieldPeer: the field tool for peer support workers.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the demo with a fictional caseload")
+    demo.add_argument("--profile", type=Path, default=DEFAULT_DEMO_PROFILE, help="demo profile folder (recreated each run)")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo_walkthrough(args.profile)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""The vocabulary of peer support work, and the pure rules the app enforces.
+
+One name per idea (see shared/design/domain.md). Every enum value is a stable
+wire/database code; the `label` is what a person reads. No I/O here: the store,
+the screens, the sync protocol and the agency server all import this module.
+
+Peer services are non-clinical: there is deliberately no diagnosis field anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members carry a human label: ``Member = ("code", "Label")``."""
+
+    label: str
+
+    def __new__(cls, code: str, label: str) -> "LabelledEnum":
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.label = label
+        return member
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(code, label) pairs in declaration order, for pickers."""
+        return [(m.value, m.label) for m in cls]
+
+
+# --- People -----------------------------------------------------------------
+
+
+class PeerRole(LabelledEnum):
+    PEER_SUPPORT_SPECIALIST = ("peer_support_specialist", "Peer Support Specialist")
+    PARENT_SUPPORT_PARTNER = ("parent_support_partner", "Parent Support Partner")
+    RECOVERY_COACH = ("recovery_coach", "Recovery Coach")
+
+
+class RecoveryStage(LabelledEnum):
+    PRE_RECOVERY_ENGAGEMENT = ("pre_recovery_engagement", "Pre-recovery engagement")
+    RECOVERY_INITIATION = ("recovery_initiation", "Recovery initiation")
+    RECOVERY_STABILIZATION = ("recovery_stabilization", "Recovery stabilization")
+    SUSTAINED_RECOVERY_MAINTENANCE = ("sustained_recovery_maintenance", "Sustained recovery maintenance")
+
+
+class ServiceCriterion(LabelledEnum):
+    """Admission criteria A-G of the peer support service definition (seed 002)."""
+
+    A = ("A", "A: Needs help building skills to live in the community")
+    B = ("B", "B: Leaving a hospital or residential setting")
+    C = ("C", "C: Needs support to develop natural supports")
+    D = ("D", "D: Needs help to manage own recovery and advocacy")
+    E = ("E", "E: Seeking education, volunteering or employment")
+    F = ("F", "F: Needs pre-crisis support or a WRAP")
+    G = ("G", "G: Requests a peer with shared lived experience")
+
+
+class DischargeReason(LabelledEnum):
+    NO_LONGER_WISHES_SERVICES = ("no_longer_wishes_services", "No longer wishes to receive services")
+    GOALS_SUBSTANTIALLY_MET = ("goals_substantially_met", "Goals substantially met")
+
+
+# --- Contacts ---------------------------------------------------------------
+
+
+class ContactMode(LabelledEnum):
+    FACE_TO_FACE = ("face_to_face", "Face-to-face")
+    TELEPHONE = ("telephone", "Telephone")
+    VIDEO = ("video", "Video")
+    TEXT_SOCIAL = ("text_social", "Text / social media")
+    EMAIL = ("email", "E-mail")
+
+
+class ContactSetting(LabelledEnum):
+    RECOVERY_CENTER = ("recovery_center", "Peer recovery support center")
+    CLINIC = ("clinic", "Clinic or treatment center")
+    HOME = ("home", "Person's home")
+    COMMUNITY = ("community", "Coffee shop or other community place")
+    LIBRARY_COLLEGE_JOB = ("library_college_job", "Library, college or job site")
+    HOSPITAL = ("hospital", "Hospital or inpatient unit")
+    CRISIS_DETOX = ("crisis_detox", "Crisis center or detox unit")
+    EMERGENCY_ROOM = ("emergency_room", "Emergency room")
+    JUSTICE = ("justice", "Jail, prison or forensic facility")
+    PRIMARY_CARE = ("primary_care", "Primary care")
+    REMOTE = ("remote", "By telephone or electronically")
+    OTHER = ("other", "Other")
+
+
+class Intervention(LabelledEnum):
+    SELF_HELP = ("self_help", "Self help")
+    COMMUNITY_EDUCATION = ("community_education", "Community education")
+    INDIVIDUAL_ADVOCACY = ("individual_advocacy", "Individual advocacy")
+    PRE_CRISIS_WRAP = ("pre_crisis_wrap", "Pre-crisis support / WRAP")
+    EDUCATION_EMPLOYMENT = ("education_employment", "Education, volunteering, employment")
+    DISTRESSING_SYMPTOMS = ("distressing_symptoms", "Managing distressing symptoms")
+    LINKAGE = ("linkage", "Linkage to services or community resources")
+    ACCOMPANYING = ("accompanying", "Accompanying to a new environment")
+    SELF_HELP_GROUPS = ("self_help_groups", "Support for self-help group involvement")
+    NATURAL_SUPPORTS = ("natural_supports", "Engaging natural supports")
+    RECOVERY_PLANNING = ("recovery_planning", "Recovery planning")
+
+
+class ContactKind(LabelledEnum):
+    INDIVIDUAL = ("individual", "Individual contact")
+    PHONE_QUICK = ("phone_quick", "Telephone contact (quick log)")
+    GROUP = ("group", "Peer support group")
+    COMMUNITY_EDUCATION = ("community_education", "Community education / anti-stigma")
+    FOLLOW_UP = ("follow_up", "Long-term follow-up after discharge")
+
+
+class NoteStatus(LabelledEnum):
+    DRAFT = ("draft", "Draft")
+    SIGNED = ("signed", "Signed")
+
+
+class ConsentKind(LabelledEnum):
+    SERVICES = ("services", "Consent to peer services")
+    RELEASE = ("release", "Release of information")
+
+
+# --- WRAP and pre-crisis check-ins -------------------------------------------
+
+
+class WrapSection(LabelledEnum):
+    WELLNESS_TOOLBOX = ("wellness_toolbox", "Wellness toolbox")
+    DAILY_MAINTENANCE = ("daily_maintenance", "Daily maintenance plan")
+    TRIGGERS = ("triggers", "Triggers and action plan")
+    EARLY_WARNING_SIGNS = ("early_warning_signs", "Early warning signs and action plan")
+    BREAKING_DOWN = ("breaking_down", "When things are breaking down")
+    CRISIS_PLAN = ("crisis_plan", "Crisis plan")
+    POST_CRISIS = ("post_crisis", "Post-crisis plan")
+
+
+class Zone(LabelledEnum):
+    """Which part of the person's own plan applies today, calmest first."""
+
+    WELL = ("well", "Feeling well")
+    TRIGGERS = ("triggers", "Triggers present")
+    EARLY_WARNING = ("early_warning", "Early warning signs")
+    BREAKING_DOWN = ("breaking_down", "Things are breaking down")
+    CRISIS = ("crisis", "Crisis")
+
+
+ZONE_SECTION: dict[Zone, WrapSection] = {
+    Zone.WELL: WrapSection.DAILY_MAINTENANCE,
+    Zone.TRIGGERS: WrapSection.TRIGGERS,
+    Zone.EARLY_WARNING: WrapSection.EARLY_WARNING_SIGNS,
+    Zone.BREAKING_DOWN: WrapSection.BREAKING_DOWN,
+    Zone.CRISIS: WrapSection.CRISIS_PLAN,
+}
+
+
+class SafetyAnswer(LabelledEnum):
+    """Answer to "Are you thinking of harming yourself or someone else?"."""
+
+    NO = ("no", "No")
+    YES = ("yes", "Yes")
+    UNSURE = ("unsure", "Not sure / would not say")
+
+
+class Escalation(LabelledEnum):
+    NONE = ("none", "No escalation")
+    CRISIS_PLAN = ("crisis_plan", "Follow the person's crisis plan")
+    URGENT = ("urgent", "Urgent: show crisis resources and alert the supervisor")
+
+
+def escalation_for(safety: SafetyAnswer, zone: Zone) -> Escalation:
+    """Risk to self or others is outside peer support: anything but a clear "no" is urgent."""
+    if safety is not SafetyAnswer.NO:
+        return Escalation.URGENT
+    if zone is Zone.CRISIS:
+        return Escalation.CRISIS_PLAN
+    return Escalation.NONE
+
+
+# --- Billing units -----------------------------------------------------------
+
+
+class UnitRounding(LabelledEnum):
+    # A unit counts once at least half of it (8 of 15 minutes) is delivered (CMS "8-minute rule").
+    MIDPOINT = ("midpoint", "Count a unit from its midpoint (8 of 15 minutes)")
+    WHOLE_UNITS = ("whole_units", "Count only whole units")
+    ANY_PART = ("any_part", "Count any started unit")
+
+
+@dataclass(frozen=True)
+class UnitRule:
+    """An agency's billing rule for one service code (configured in assets/service_codes.json)."""
+
+    unit_minutes: int = 15
+    rounding: UnitRounding = UnitRounding.MIDPOINT
+    daily_cap: int | None = None  # most units billable per person per day, None = no cap
+
+    def __post_init__(self) -> None:
+        if self.unit_minutes <= 0:
+            raise ValueError("unit_minutes must be positive")
+        if self.daily_cap is not None and self.daily_cap < 0:
+            raise ValueError("daily_cap cannot be negative")
+
+
+def contact_minutes(start: datetime, end: datetime) -> int:
+    """Whole minutes between start and end; an end before the start is an input error."""
+    if end < start:
+        raise ValueError("The end time is before the start time.")
+    return int((end - start).total_seconds() // 60)
+
+
+def billable_units(minutes: int, rule: UnitRule, already_billed_today: int = 0) -> int:
+    """Units for one contact of `minutes`, after what the same person already used today."""
+    if minutes < 0:
+        raise ValueError("minutes cannot be negative")
+    whole, rest = divmod(minutes, rule.unit_minutes)
+    if rule.rounding is UnitRounding.WHOLE_UNITS:
+        units = whole
+    elif rule.rounding is UnitRounding.ANY_PART:
+        units = whole + (1 if rest else 0)
+    else:
+        units = whole + (1 if rest * 2 >= rule.unit_minutes else 0)
+    if rule.daily_cap is not None:
+        units = max(0, min(units, rule.daily_cap - already_billed_today))
+    return units
+
+
+# --- Flags ------------------------------------------------------------------
+
+CONTACT_INTERVAL_DAYS = 30
+PLAN_REVIEW_MONTHS = 3
+
+
+def no_recent_contact(last_contact: date | None, today: date, admitted_on: date | None = None) -> bool:
+    """At least monthly contact: flag a person not seen for more than 30 days.
+
+    A newly admitted person with no contact yet is flagged only once 30 days pass since admission.
+    """
+    since = last_contact or admitted_on
+    if since is None:
+        return True
+    return (today - since).days > CONTACT_INTERVAL_DAYS
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day-of-month `months` later, clamped to the month's last day (Nov 30 + 3 = Feb 28/29)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    next_month_first = date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (next_month_first - timedelta(days=1)).day
+    return date(year, month, min(day.day, last_day))
+
+
+def plan_review_due_on(last_review: date | None, admitted_on: date | None) -> date | None:
+    """The recovery / wellness plan is reviewed at least quarterly."""
+    since = last_review or admitted_on
+    return add_months(since, PLAN_REVIEW_MONTHS) if since else None
+
+
+def plan_review_due(last_review: date | None, admitted_on: date | None, today: date) -> bool:
+    due = plan_review_due_on(last_review, admitted_on)
+    return due is None or today >= due
+

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Idempotent setup: a virtualenv in .venv with FieldPeer and its extras installed.
+# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs)
+# Safe to run again: it only reinstalls when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {  # apt_install PACKAGE... (non-interactive, once per run)
+    if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "FieldPeer needs Python 3.11 or newer (found: $("$PY" --version 2>&1))." >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    # Debian splits venv/ensurepip into python3-venv.
+    "$PY" -m venv .venv 2>/dev/null || { apt_install python3-venv; rm -rf .venv; "$PY" -m venv .venv; }
+fi
+
+extras="agency"
+[ "$want_test" = 1 ] && extras="agency,dev"
+stamp=".venv/.fieldpeer-installed-$extras"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "Installing FieldPeer ($extras) into .venv ..."
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
+    touch "$stamp"
+fi
