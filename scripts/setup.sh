@@ -31,7 +31,9 @@ extras="agency"
 stamp=".venv/.fieldpeer-installed-$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "Installing FieldPeer ($extras) into .venv ..."
-    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
+    log=.venv/pip-install.log
+    { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+      .venv/bin/python -m pip install --disable-pip-version-check -e ".[$extras]"; } >"$log" 2>&1 \
+        || { tail -n 40 "$log" >&2; echo "Installing FieldPeer failed; full log: $log" >&2; exit 1; }
     touch "$stamp"
 fi

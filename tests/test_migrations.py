@@ -1,0 +1,85 @@
+"""The device schema upgrades in place on an installed phone, atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect
+from sqlmodel import SQLModel
+
+from fieldpeer.store import migrations, notes, people
+from fieldpeer.store.database import open_engine
+from fieldpeer.store.migrations import LATEST_VERSION, Migration, migrate, schema_version
+from fieldpeer.store.profile import Profile, save_peer_profile
+from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.sync.records import Person
+from tests.conftest import PIN, TEST_COST, complete_note, make_peer
+
+
+def columns(engine: Engine) -> dict[str, dict[str, bool]]:
+    """{table: {column: nullable}}; a primary key counts as not nullable."""
+    inspector = inspect(engine)
+    return {
+        t: {c["name"]: bool(c["nullable"]) and not c.get("primary_key") for c in inspector.get_columns(t)}
+        for t in inspector.get_table_names()
+    }
+
+
+def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+    engine = open_engine(tmp_path / "db.sqlite")
+    assert migrate(engine) == list(range(1, LATEST_VERSION + 1))
+    assert schema_version(engine) == LATEST_VERSION
+    expected = {
+        table.name: {c.name: bool(c.nullable) and not c.primary_key for c in table.columns}
+        for table in SQLModel.metadata.sorted_tables
+    }
+    assert columns(engine) == expected
+    assert migrate(engine) == []  # running again is a no-op
+
+
+def test_upgrade_in_place_keeps_records_and_unsent_changes(tmp_path: Path) -> None:
+    """A phone on schema 1, with notes not yet synced, installs an update."""
+    profile = Profile(tmp_path / "profile", cost=TEST_COST)
+    profile.root.mkdir(parents=True)
+    cipher = profile.vault.create(PIN)
+    engine = open_engine(profile.database_path)
+    assert migrate(engine, target=1) == [1]
+    old = FieldStore(engine, cipher, "peer-1")
+    save_peer_profile(old, make_peer())
+    person = people.save_person(old, Person(preferred_name="Taylor"))
+    note = notes.sign_note(old, notes.save_draft(old, complete_note(person.id)).id)
+    old.close()
+
+    store = profile.unlock(PIN)  # the new app version opens it
+    assert schema_version(store.engine) == LATEST_VERSION
+    assert "ix_contact_note_person_starts" in {i["name"] for i in inspect(store.engine).get_indexes("contact_note")}
+    assert people.get_person(store, person.id).preferred_name == "Taylor"
+    assert notes.get_note(store, note.id).narrative == note.narrative
+    assert people.list_caseload(store, note.starts_at.date()).pending_sync == 3
+    store.close()
+
+
+def test_a_newer_database_is_refused_not_damaged(tmp_path: Path) -> None:
+    engine = open_engine(tmp_path / "db.sqlite")
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA user_version = 99")
+    with pytest.raises(RuntimeError, match="newer than this app"):
+        migrate(engine)
+
+
+def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = open_engine(tmp_path / "db.sqlite")
+    migrate(engine)
+    broken = Migration(LATEST_VERSION + 1, "breaks halfway", ("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL"))
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + (broken,))
+    monkeypatch.setattr(migrations, "LATEST_VERSION", broken.version)
+    with pytest.raises(Exception):
+        migrate(engine, target=broken.version)
+    assert schema_version(engine) == LATEST_VERSION
+    assert "half_done" not in inspect(engine).get_table_names()
+
+
+def test_migrations_are_numbered_in_order() -> None:
+    assert [m.version for m in migrations.MIGRATIONS] == list(range(1, len(migrations.MIGRATIONS) + 1))

@@ -1,0 +1,129 @@
+"""No sensitive text in clear on disk: database, -wal/-journal side files, logs. Also after a kill."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from fieldpeer.cli import configure_logging
+from fieldpeer.domain import ConsentKind, SafetyAnswer, WrapSection
+from fieldpeer.store import consents, notes, people, wrap
+from fieldpeer.store.profile import Profile
+from fieldpeer.sync.records import Checkin, Consent, Goal, Narrative, Person, WrapPlan, WrapPlanSection
+from tests.conftest import PIN, TEST_COST, complete_note, make_peer
+
+MARKER = "ZQXMARKER"
+
+
+def marker_hits(root: Path) -> dict[str, int]:
+    """Every file under the profile (database, side files, logs), searched as raw bytes."""
+    needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER.lower().encode()]
+    hits: dict[str, int] = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            count = sum(data.count(n) for n in needles)
+            if count:
+                hits[str(path.relative_to(root))] = count
+    return hits
+
+
+def test_markers_written_through_every_service_never_reach_disk(profile: Profile) -> None:
+    configure_logging(profile.log_dir)
+    try:
+        store = profile.set_up(PIN, make_peer().model_copy(update={"name": f"{MARKER} peer"}))
+        person = people.save_person(
+            store,
+            Person(preferred_name=f"{MARKER} name", strengths=[f"{MARKER} strength"], goals=[Goal(text=f"{MARKER} goal")], natural_supports=[f"{MARKER} aunt"]),
+        )
+        person = people.save_person(store, person.model_copy(update={"preferred_name": f"{MARKER} renamed"}), expected_version=1)
+        note = notes.save_draft(store, complete_note(person.id, narrative=Narrative(goal=MARKER, intervention=f"{MARKER} did", response=MARKER, plan=MARKER)))
+        note = notes.save_draft(store, note.model_copy(update={"narrative": Narrative(goal=MARKER, intervention=f"{MARKER} edited", response=MARKER, plan=MARKER)}))
+        notes.sign_note(store, note.id)
+        notes.add_addendum(store, note.id, f"{MARKER} addendum")
+        doomed = notes.save_draft(store, complete_note(person.id, narrative=Narrative(intervention=f"{MARKER} to delete")))
+        notes.discard_draft(store, doomed.id)
+        notes.log_phone_contact(store, person.id, 9, f"{MARKER} call", ended_at=datetime(2026, 11, 25, 9))
+        plan = WrapPlan(person_id=person.id, sections={WrapSection.TRIGGERS: WrapPlanSection(items=[f"{MARKER} trigger"], actions=[f"{MARKER} action"])})
+        wrap.save_wrap_plan(store, plan, based_on_version=None)
+        wrap.record_checkin(store, Checkin(person_id=person.id, safety=SafetyAnswer.YES, feeling_today=f"{MARKER} feeling", triggers_present=[f"{MARKER} t"]))
+        consents.record_consent(store, Consent(person_id=person.id, kind=ConsentKind.RELEASE, recipient=f"{MARKER} clinic", purpose=MARKER, signed_on=date(2026, 11, 1)))
+        with pytest.raises(Exception) as caught:
+            notes.sign_note(store, "no-such-note")
+        assert MARKER not in str(caught.value)
+        # Look while the side files still exist (WAL not yet checkpointed), then after close.
+        assert (profile.root / "fieldpeer.db-wal").exists()
+        assert marker_hits(profile.root) == {}
+        store.close()
+        assert marker_hits(profile.root) == {}
+        assert (profile.log_dir / "fieldpeer.log").stat().st_size > 0  # logs exist, and hold no content
+    finally:
+        logging.getLogger("fieldpeer").handlers.clear()
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime, timedelta
+    from pathlib import Path
+    from fieldpeer.cli import configure_logging
+    from fieldpeer.store import notes, people
+    from fieldpeer.store.profile import Profile
+    from fieldpeer.sync.records import Person, Narrative
+    from tests.conftest import PIN, TEST_COST, complete_note, make_peer
+
+    root = Path(sys.argv[1])
+    profile = Profile(root, cost=TEST_COST)
+    configure_logging(profile.log_dir)
+    if profile.is_set_up:
+        store = profile.unlock(PIN)
+        person_id = people.list_caseload(store, datetime.now().date()).entries[0].person_id
+    else:
+        store = profile.set_up(PIN, make_peer())
+        person_id = people.save_person(store, Person(preferred_name="ZQXMARKER person")).id
+    i = 0
+    while True:
+        i += 1
+        text = "ZQXMARKER " + str(i) + " " + "lorem ipsum " * 40
+        note = notes.save_draft(store, complete_note(person_id, start=datetime(2026, 1, 1) + timedelta(hours=i), narrative=Narrative(intervention=text, response=text, plan=text)))
+        notes.sign_note(store, note.id)
+        print(note.id, flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_killed_writer_leaves_no_plaintext_and_loses_no_saved_note(tmp_path: Path) -> None:
+    root = tmp_path / "profile"
+    rng = random.Random(1)
+    saved: list[str] = []
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    for _ in range(6):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(root)], stdout=subprocess.PIPE, text=True, env=env)
+        assert child.stdout is not None
+        # Wait until it is writing, then kill it at a random moment mid-stream.
+        saved.append(child.stdout.readline().strip())
+        time.sleep(rng.uniform(0.05, 0.4))
+        child.send_signal(signal.SIGKILL)
+        out, _ = child.communicate()
+        saved += [line for line in out.splitlines() if line.strip()]
+        assert marker_hits(root) == {}, "plaintext found after SIGKILL"
+    profile = Profile(root, cost=TEST_COST)
+    store = profile.unlock(PIN)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    for note_id in saved:
+        assert notes.get_note(store, note_id).status.value == "signed"
+    store.close()
+    assert len(saved) > 6
