@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import os
 import shutil
 import sys
 from datetime import date, datetime, timedelta
@@ -118,14 +120,42 @@ def demo_walkthrough(profile_dir: Path) -> int:
     return 0
 
 
+def run_sync(profile_dir: Path) -> int:
+    from fieldpeer.store.vault import VaultError
+    from fieldpeer.sync.client import sync_profile
+
+    pin = os.environ.get("FIELDPEER_PIN") or getpass.getpass("PIN: ")
+    configure_logging(profile_dir / "logs")
+    try:
+        summary = sync_profile(profile_dir, pin)
+    except VaultError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"sent {summary.sent}, already on server {summary.already_on_server}, quarantined {summary.quarantined}, "
+        f"pending {summary.pending}, pulled {summary.pulled}" + (f"; not finished: {summary.error}" if summary.error else "")
+    )
+    return 0 if summary.ok else 3
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fieldpeer", description="FieldPeer: the field tool for peer support workers.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the demo with a fictional caseload")
     demo.add_argument("--profile", type=Path, default=DEFAULT_DEMO_PROFILE, help="demo profile folder (recreated each run)")
+    sync = commands.add_parser("sync", help="run one sync of a device profile (PIN from $FIELDPEER_PIN or a prompt)")
+    sync.add_argument("--profile", type=Path, required=True, help="the device profile folder")
+    commands.add_parser("agency", help="the agency server and its admin commands (fieldpeer agency --help)")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["agency"]:
+        from fieldpeer.agency.cli import main as agency_main  # server-only packages load here, never on a phone
+
+        return agency_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo_walkthrough(args.profile)
+    if args.command == "sync":
+        return run_sync(args.profile)
     return 2
 
 

@@ -77,3 +77,38 @@ def complete_note(person_id: str, start: datetime = datetime(2026, 11, 24, 10, 0
     )
     values.update(changes)
     return ContactNote(**values)  # type: ignore[arg-type]
+
+
+# --- Real agency servers (integration tests) ----------------------------------------------
+
+import itertools  # noqa: E402
+import tempfile  # noqa: E402
+
+from tests.servers import AgencyProcess, PostgresServer  # noqa: E402
+
+_db_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    base = Path(tempfile.mkdtemp(prefix="fieldpeer-pg-"))
+    server = PostgresServer(base)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def agency_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'agency.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.fresh_database(f"agency_{next(_db_names)}")
+
+
+@pytest.fixture
+def agency(agency_db_url: str, tmp_path: Path) -> Iterator[AgencyProcess]:
+    process = AgencyProcess(agency_db_url, tmp_path / "agency-keys", tmp_path / "agency.log")
+    process.start()
+    yield process
+    process.stop()

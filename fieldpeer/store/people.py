@@ -81,13 +81,12 @@ def save_person(store: FieldStore, person: Person, *, expected_version: int | No
     return person
 
 
-def receive_person(store: FieldStore, person: Person) -> None:
+def receive_person(unit: Unit, person: Person) -> None:
     """Apply a person the agency sent (pull). Older versions never replace newer ones."""
-    with store.unit() as unit:
-        existing = unit.session.get(PersonRow, person.id)
-        if existing is None or existing.version < person.version:
-            unit.session.merge(person_to_row(unit.cipher, person, unit.now))
-            unit.audit("received", "person", person.id)
+    existing = unit.session.get(PersonRow, person.id)
+    if existing is None or existing.version < person.version:
+        unit.session.merge(person_to_row(unit.cipher, person, unit.now))
+        unit.audit("received", "person", person.id)
 
 
 def get_person(store: FieldStore, person_id: str) -> Person:

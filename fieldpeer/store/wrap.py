@@ -10,7 +10,7 @@ from fieldpeer.domain import Escalation
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import CheckinRow, SafetyAlertRow, WrapPlanRow
 from fieldpeer.store.crypto import FieldCipher
-from fieldpeer.store.unit_of_work import NORMAL, URGENT, FieldStore
+from fieldpeer.store.unit_of_work import NORMAL, URGENT, FieldStore, Unit
 from fieldpeer.sync.records import Checkin, SafetyAlert, WrapPlan, as_utc, new_id
 
 CHECKIN_ANSWERS = {"feeling_today", "triggers_present", "warning_signs_present", "actions_chosen", "supporters_contacted", "notes"}
@@ -47,13 +47,12 @@ def save_wrap_plan(store: FieldStore, plan: WrapPlan, *, based_on_version: int |
     return saved
 
 
-def receive_wrap_plan(store: FieldStore, plan: WrapPlan) -> None:
+def receive_wrap_plan(unit: Unit, plan: WrapPlan) -> None:
     """Store a plan version the agency sent (pull); it is not queued back to the agency."""
-    with store.unit() as unit:
-        load_person_row(unit, plan.person_id)
-        if unit.session.get(WrapPlanRow, plan.id) is None:
-            unit.session.add(_plan_to_row(unit.cipher, plan))
-            unit.audit("received", "wrap_plan", plan.id)
+    load_person_row(unit, plan.person_id)
+    if unit.session.get(WrapPlanRow, plan.id) is None:
+        unit.session.add(_plan_to_row(unit.cipher, plan))
+        unit.audit("received", "wrap_plan", plan.id)
 
 
 def _plan_to_row(cipher: FieldCipher, plan: WrapPlan) -> WrapPlanRow:

@@ -1,0 +1,146 @@
+"""The agency's HTTP API (FastAPI). Thin: parse, authenticate, call service.py, answer."""
+
+# No `from __future__ import annotations`: FastAPI must see the closure-local dependency types.
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from fieldpeer.agency import service
+from fieldpeer.agency.database import migrate_agency, open_agency_engine
+from fieldpeer.agency.keys import load_or_create_agency_keys
+from fieldpeer.agency.service import Refused
+from fieldpeer.agency.tables import Device
+from fieldpeer.sync.sealing import SealError, open_seal, seal, unb64
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushBatch, PushReceipt, pull_context, push_context
+
+log = logging.getLogger("fieldpeer.agency")
+
+
+@dataclass(frozen=True)
+class AgencySettings:
+    db_url: str = "sqlite:///agency-data/agency.db"
+    key_dir: Path = field(default_factory=lambda: Path("agency-data/keys"))
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content=ErrorBody(code=code, message=message).model_dump())
+
+
+def create_app(settings: AgencySettings) -> FastAPI:
+    engine = open_agency_engine(settings.db_url)
+    migrate_agency(engine)
+    agency_keys = load_or_create_agency_keys(settings.key_dir)
+    app = FastAPI(title="FieldPeer agency server", version="1", docs_url=None, redoc_url=None)
+    app.state.engine = engine
+
+    def session() -> Iterator[Session]:
+        # The device row outlives the auth commit (the push runs in its own session).
+        with Session(engine, expire_on_commit=False) as s:
+            yield s
+
+    SessionDep = Annotated[Session, Depends(session)]
+
+    def device_for(action: str):  # type: ignore[no-untyped-def]
+        def dependency(db: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Device:
+            try:
+                return service.authenticate(db, authorization, action)
+            finally:
+                db.commit()  # keep the access log entry (refusals included)
+
+        return dependency
+
+    @app.exception_handler(Refused)
+    async def _refused(_: Request, exc: Refused) -> JSONResponse:
+        return error(exc.status, exc.code.value, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        where = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "body"
+        return error(422, "invalid_request", f"The request is not valid ({where}).")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s", type(exc).__name__)  # the type only: messages may hold data
+        return error(500, "server_error", "The agency server had a problem. Your records are safe on the device; sync will retry.")
+
+    @app.get(f"{API}/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(f"{API}/enrol", response_model=EnrolResponse)
+    def enrol(request: EnrolRequest, db: SessionDep) -> EnrolResponse:
+        try:
+            response = service.enrol(db, request, agency_keys)
+        finally:
+            db.commit()
+        return response
+
+    async def read_limited(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
+            raise _TooLarge()
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > settings.max_body_bytes:
+                raise _TooLarge()
+        return bytes(body)
+
+    @app.exception_handler(_TooLarge)
+    async def _too_large(_: Request, __: Exception) -> JSONResponse:
+        return error(413, "too_large", f"The request is larger than {settings.max_body_bytes // (1024 * 1024)} MiB. Sync sends smaller batches.")
+
+    @app.post(
+        f"{API}/push",
+        response_model=PushReceipt,
+        openapi_extra={"requestBody": {"required": True, "content": {SEALED_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+    )
+    async def push(request: Request, device: Annotated[Device, Depends(device_for("push"))]) -> PushReceipt | JSONResponse:
+        body = await read_limited(request)
+        try:
+            plaintext = open_seal(body, recipient=agency_keys, sender_sign=unb64(device.sign_key), context=push_context(device.id))
+            batch = PushBatch.model_validate_json(plaintext)
+        except SealError as exc:
+            return error(400, "bad_seal", f"The batch could not be opened or verified ({exc}).")
+        except ValidationError:
+            return error(422, "bad_batch", "The batch is not in the expected format.")
+        return await run_in_threadpool(_ingest_with_retry, device, batch)
+
+    def _ingest_with_retry(device: Device, batch: PushBatch) -> PushReceipt | JSONResponse:
+        # Two copies of one batch racing (a retry while the first is still running) collide
+        # on the unique keys; the second attempt then sees the first's rows as duplicates.
+        for attempt in range(3):
+            try:
+                with Session(engine) as db:
+                    receipt = service.ingest(db, device, batch)
+                    db.commit()
+                    return receipt
+            except (IntegrityError, OperationalError):
+                if attempt == 2:
+                    return error(503, "busy", "The agency server is busy. Sync will retry.")
+        raise AssertionError("unreachable")
+
+    @app.get(f"{API}/pull", responses={200: {"content": {SEALED_MEDIA_TYPE: {}}}})
+    def pull(db: SessionDep, device: Annotated[Device, Depends(device_for("pull"))], cursor: Annotated[int, Query(ge=0)] = 0) -> Response:
+        batch = service.pull(db, device, cursor)
+        db.commit()
+        sealed = seal(batch.model_dump_json().encode(), recipient_box=unb64(device.box_key), sender=agency_keys, context=pull_context(device.id))
+        return Response(content=sealed, media_type=SEALED_MEDIA_TYPE)
+
+    return app
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,93 @@
+"""``fieldpeer agency ...``: run the server and administer peers, persons and devices."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from fieldpeer.agency import service
+from fieldpeer.agency.api import AgencySettings, create_app
+from fieldpeer.agency.database import migrate_agency, open_agency_engine
+from fieldpeer.agency.tables import Device
+from fieldpeer.domain import PeerRole
+from fieldpeer.sync.records import Person
+
+DEFAULT_DB = os.environ.get("FIELDPEER_AGENCY_DB", "sqlite:///agency-data/agency.db")
+DEFAULT_KEYS = Path(os.environ.get("FIELDPEER_AGENCY_KEYS", "agency-data/keys"))
+
+
+def _session(url: str) -> Session:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = open_agency_engine(url)
+    migrate_agency(engine)
+    return Session(engine, expire_on_commit=False)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="fieldpeer agency", description="The FieldPeer agency server and its admin commands.")
+    parser.add_argument("--db", default=DEFAULT_DB, help="database URL: sqlite:///path or postgresql+psycopg://... (default: %(default)s)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="folder for the agency key pair (outside the database)")
+
+    add_peer = commands.add_parser("add-peer", help="add a peer worker; prints their id")
+    add_peer.add_argument("--name", required=True)
+    add_peer.add_argument("--role", required=True, choices=[r.value for r in PeerRole])
+    add_peer.add_argument("--credentials", default="")
+    add_peer.add_argument("--id", default=None)
+
+    add_person = commands.add_parser("add-person", help="add a person served to a peer's caseload; prints their id")
+    add_person.add_argument("--peer", required=True)
+    add_person.add_argument("--name", required=True, help="preferred name")
+    add_person.add_argument("--part2", action="store_true", help="records are protected by 42 CFR Part 2")
+
+    code = commands.add_parser("enroll-code", help="one-time code to enrol a peer's device")
+    code.add_argument("peer")
+    code.add_argument("--hours", type=float, default=24.0, help="how long the code is valid")
+
+    revoke = commands.add_parser("revoke-device", help="refuse a device from now on (it wipes itself at next sync)")
+    revoke.add_argument("device")
+
+    commands.add_parser("list-devices", help="enrolled devices and their state")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        import uvicorn
+
+        if args.db.startswith("sqlite:///"):
+            Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        app = create_app(AgencySettings(db_url=args.db, key_dir=args.keys))
+        print(f"FieldPeer agency server on http://{args.host}:{args.port} (database: {args.db.split('@')[-1]})", flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        return 0
+
+    with _session(args.db) as db:
+        try:
+            if args.command == "add-peer":
+                print(service.add_peer(db, args.name, PeerRole(args.role), args.credentials, args.id).id)
+            elif args.command == "add-person":
+                print(service.add_person(db, args.peer, Person(preferred_name=args.name, part2=args.part2)).id)
+            elif args.command == "enroll-code":
+                print(service.create_enrol_code(db, args.peer, timedelta(hours=args.hours)))
+            elif args.command == "revoke-device":
+                device = service.revoke_device(db, args.device)
+                print(f"Revoked {device.id} (peer {device.peer_id}).")
+            elif args.command == "list-devices":
+                for device in db.exec(select(Device).order_by(Device.enrolled_at)).all():  # type: ignore[arg-type]
+                    state = f"revoked {device.revoked_at:%Y-%m-%d %H:%M}" if device.revoked_at else "active"
+                    seen = f"{device.last_seen_at:%Y-%m-%d %H:%M}" if device.last_seen_at else "never"
+                    print(f"{device.id}  peer={device.peer_id}  {state}  last seen {seen}  {device.name}")
+            db.commit()
+        except LookupError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    return 0

@@ -1,0 +1,102 @@
+"""Agency server tables. Received records are append-only: who sent what, from which device, when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from fieldpeer.sync.records import utc_now
+
+
+class AgencyTable(SQLModel):
+    pass
+
+
+class Peer(AgencyTable, table=True):
+    __tablename__ = "agency_peer"
+    id: str = Field(primary_key=True)
+    name: str
+    role: str
+    credentials: str = ""
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Device(AgencyTable, table=True):
+    __tablename__ = "agency_device"
+    id: str = Field(primary_key=True)
+    peer_id: str = Field(foreign_key="agency_peer.id", index=True)
+    name: str = ""
+    token_hash: str = Field(unique=True)  # sha256 of a 256-bit random token; the token is never stored
+    box_key: str
+    sign_key: str
+    enrolled_at: datetime = Field(default_factory=utc_now)
+    revoked_at: datetime | None = None
+    last_seen_at: datetime | None = None
+
+
+class EnrolCode(AgencyTable, table=True):
+    __tablename__ = "agency_enrol_code"
+    code_hash: str = Field(primary_key=True)
+    peer_id: str = Field(foreign_key="agency_peer.id")
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Person(AgencyTable, table=True):
+    """Current state of a person served, and who they are assigned to."""
+
+    __tablename__ = "agency_person"
+    id: str = Field(primary_key=True)
+    peer_id: str = Field(foreign_key="agency_peer.id", index=True)
+    version: int
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class ReceivedRecord(AgencyTable, table=True):
+    """Every record version a device pushed, exactly once (entry id and record version are unique)."""
+
+    __tablename__ = "agency_received"
+    __table_args__ = (
+        UniqueConstraint("record_type", "record_id", "version", name="uq_received_record_version"),
+        Index("ix_received_person", "person_id", "received_at"),
+    )
+    seq: int | None = Field(default=None, primary_key=True)
+    entry_id: str = Field(unique=True)
+    record_type: str
+    record_id: str
+    version: int
+    person_id: str | None = None
+    peer_id: str = Field(index=True)
+    device_id: str
+    batch_id: str
+    received_at: datetime = Field(default_factory=utc_now)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class FeedEntry(AgencyTable, table=True):
+    """What a peer's devices pull (assignments, plans, feedback), in order; the cursor is `seq`."""
+
+    __tablename__ = "agency_feed"
+    seq: int | None = Field(default=None, primary_key=True)
+    peer_id: str = Field(index=True)
+    record_type: str
+    record_id: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class AccessEvent(AgencyTable, table=True):
+    """Audit of every access: who (device/peer), what action on which object, allowed or not."""
+
+    __tablename__ = "agency_access_log"
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utc_now)
+    device_id: str | None = None
+    peer_id: str | None = None
+    action: str
+    object_id: str = ""
+    outcome: str  # ok / refused / error
+    detail: str = ""  # codes and ids only

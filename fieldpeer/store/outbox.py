@@ -1,0 +1,81 @@
+"""Reading and settling the outbox: what the sync client sends, and what the agency said."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import select
+
+from fieldpeer.store.tables import OutboxRow
+from fieldpeer.store.unit_of_work import FieldStore
+
+PENDING, SENT, QUARANTINED = "pending", "sent", "quarantined"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    seq: int
+    entry_id: str
+    record_type: str
+    record_id: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    pending: int
+    sent: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class QuarantinedItem:
+    entry_id: str
+    record_type: str
+    record_id: str
+    reason: str
+
+
+def next_batch(store: FieldStore, limit: int, after_seq: int = -1, skip: Iterable[str] = ()) -> list[OutboxItem]:
+    """Pending entries, urgent first then oldest first (so a note precedes its addendum)."""
+    skipped = list(skip)
+    with store.unit() as unit:
+        query = select(OutboxRow).where(OutboxRow.state == PENDING)
+        if skipped:
+            query = query.where(OutboxRow.id.not_in(skipped))  # type: ignore[attr-defined]
+        rows = unit.session.exec(query.order_by(OutboxRow.priority, OutboxRow.seq).limit(limit)).all()  # type: ignore[arg-type]
+        return [
+            OutboxItem(r.seq or 0, r.id, r.record_type, r.record_id, json.loads(unit.cipher.decrypt("outbox", r.id, "payload", r.payload_enc)))
+            for r in rows
+        ]
+
+
+def settle(store: FieldStore, accepted: list[str], rejected: dict[str, str]) -> None:
+    """Apply the agency's receipt in one transaction: accepted -> sent, rejected -> quarantined."""
+    with store.unit() as unit:
+        if accepted:
+            unit.session.execute(update(OutboxRow).where(OutboxRow.id.in_(accepted)).values(state=SENT, sent_at=unit.now))  # type: ignore[attr-defined]
+        for entry_id, reason in rejected.items():
+            unit.session.execute(update(OutboxRow).where(OutboxRow.id == entry_id).values(state=QUARANTINED, reason=reason[:500]))  # type: ignore[arg-type]
+            unit.audit("quarantined", "outbox", entry_id)
+
+
+def count_attempt(store: FieldStore, entry_ids: list[str]) -> None:
+    with store.unit() as unit:
+        unit.session.execute(update(OutboxRow).where(OutboxRow.id.in_(entry_ids)).values(attempts=OutboxRow.attempts + 1))  # type: ignore[attr-defined]
+
+
+def counts(store: FieldStore) -> OutboxCounts:
+    with store.unit() as unit:
+        by_state = dict(unit.session.exec(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())  # type: ignore[call-overload]
+    return OutboxCounts(by_state.get(PENDING, 0), by_state.get(SENT, 0), by_state.get(QUARANTINED, 0))
+
+
+def quarantined(store: FieldStore) -> list[QuarantinedItem]:
+    with store.unit() as unit:
+        rows = unit.session.exec(select(OutboxRow).where(OutboxRow.state == QUARANTINED).order_by(OutboxRow.seq)).all()  # type: ignore[arg-type]
+        return [QuarantinedItem(r.id, r.record_type, r.record_id, r.reason or "") for r in rows]

@@ -1,0 +1,329 @@
+"""The device's sync client: drain the outbox to the agency exactly once, then pull the caseload.
+
+Exactly once = client-generated ids + the server storing each (entry, record version) once +
+the device marking entries sent only after the server's receipt. A lost reply means the batch
+is sent again and the server answers "duplicate". The device never deletes what it has not
+seen acknowledged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from fieldpeer.store import outbox, people, sync_state, wrap
+from fieldpeer.store.profile import Profile
+from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.sync.records import AnyRecord, new_id, utc_now
+from fieldpeer.sync.sealing import KeyPair, SealError, b64, open_seal, raw_private, seal, unb64
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushBatch, PushEntry, PushReceipt, Refusal, pull_context, push_context
+
+log = logging.getLogger("fieldpeer.sync")
+RECORD = TypeAdapter(AnyRecord)
+
+
+class SyncError(Exception):
+    """Sync did not finish; nothing is lost, the outbox keeps what was not acknowledged."""
+
+
+class Offline(SyncError):
+    pass
+
+
+class DeviceRevoked(SyncError):
+    pass
+
+
+class InsecureServer(SyncError):
+    pass
+
+
+def check_server_url(url: str) -> str:
+    """HTTPS only, except to this machine (the demo and tests run on loopback)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return url.rstrip("/")
+    host = parts.hostname or ""
+    loopback = host == "localhost"
+    try:
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    if parts.scheme == "http" and loopback:
+        return url.rstrip("/")
+    raise InsecureServer("The agency address must start with https:// so notes cannot be read on the way.")
+
+
+def backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None) -> float:
+    """Exponential backoff with 'equal jitter': half fixed, half random, so phones do not retry in step."""
+    ceiling = min(cap, base * 2**attempt)
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+@dataclass
+class SyncSummary:
+    sent: int = 0
+    already_on_server: int = 0
+    quarantined: int = 0
+    pending: int = 0
+    pulled: int = 0
+    error: str = ""
+    finished_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class SyncClient:
+    def __init__(
+        self,
+        store: FieldStore,
+        *,
+        http: httpx.Client | None = None,
+        batch_size: int = 200,
+        on_revoked: Callable[[], None] = lambda: None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 6,
+        base_delay: float = 1.0,
+        timeout: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.server = check_server_url(sync_state.get_value(store, "server_url") or "")
+        self.device_id = sync_state.get_value(store, "device_id") or ""
+        self.token = sync_state.get_value(store, "token") or ""
+        self.keys = KeyPair.from_raw(
+            unb64(sync_state.get_value(store, "device_box_key") or ""), unb64(sync_state.get_value(store, "device_sign_key") or "")
+        )
+        self.agency_box = unb64(sync_state.get_value(store, "agency_box_key") or "")
+        self.agency_sign = unb64(sync_state.get_value(store, "agency_sign_key") or "")
+        self.http = http or httpx.Client(timeout=timeout)
+        self.batch_size = batch_size
+        self.on_revoked = on_revoked
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self._lock = threading.Lock()  # one sync at a time (auto-sync and "End shift" may overlap)
+
+    # --- HTTP ------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, *, content_type: str | None = None, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            response = self.http.request(method, f"{self.server}{API}{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+        except httpx.TransportError as exc:
+            raise Offline(f"Cannot reach the agency ({type(exc).__name__}).") from exc
+        if response.status_code in (401, 403):
+            code = _error_code(response)
+            if code in (Refusal.DEVICE_REVOKED, Refusal.UNAUTHENTICATED):
+                raise DeviceRevoked("This device is no longer enrolled with the agency.")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise Offline(f"The agency server answered {response.status_code}; will retry.")
+        if response.status_code >= 400:
+            raise SyncError(f"The agency refused the request ({response.status_code} {_error_code(response)}).")
+        return response
+
+    # --- Push ------------------------------------------------------------------
+
+    def push(self, progress: Progress | None = None) -> SyncSummary:
+        """Send every pending entry, batch by batch. Rejected entries are quarantined, never retried blindly."""
+        summary = SyncSummary()
+        total = outbox.counts(self.store).pending
+        done = 0
+        while True:
+            items = outbox.next_batch(self.store, self.batch_size)
+            if not items:
+                break
+            batch = PushBatch(batch_id=new_id(), entries=[PushEntry(entry_id=i.entry_id, record=i.record) for i in items])
+            body = seal(batch.model_dump_json().encode(), recipient_box=self.agency_box, sender=self.keys, context=push_context(self.device_id))
+            outbox.count_attempt(self.store, [i.entry_id for i in items])
+            response = self._request("POST", "/push", content=body, content_type=SEALED_MEDIA_TYPE)
+            receipt = PushReceipt.model_validate_json(response.content)
+            accepted = [r.entry_id for r in receipt.results if r.status in (EntryStatus.STORED, EntryStatus.DUPLICATE)]
+            rejected = {r.entry_id: r.reason or "rejected" for r in receipt.results if r.status is EntryStatus.REJECTED}
+            sent_ids = {i.entry_id for i in items}
+            outbox.settle(self.store, [a for a in accepted if a in sent_ids], {k: v for k, v in rejected.items() if k in sent_ids})
+            summary.sent += sum(1 for r in receipt.results if r.status is EntryStatus.STORED)
+            summary.already_on_server += sum(1 for r in receipt.results if r.status is EntryStatus.DUPLICATE)
+            summary.quarantined += len(rejected)
+            done += len(items)
+            if progress:
+                progress(min(done, total), max(total, done))
+            if not (set(accepted) | set(rejected)) & sent_ids:
+                raise SyncError("The agency acknowledged none of the batch.")  # do not loop forever
+        summary.pending = outbox.counts(self.store).pending
+        return summary
+
+    # --- Pull ------------------------------------------------------------------
+
+    def pull(self) -> int:
+        """Apply caseload and plan changes since the saved cursor; each page in one transaction."""
+        applied = 0
+        while True:
+            cursor = int(sync_state.get_value(self.store, "pull_cursor", "0") or 0)
+            response = self._request("GET", "/pull", params={"cursor": cursor})
+            try:
+                page = PullBatch.model_validate_json(open_seal(response.content, recipient=self.keys, sender_sign=self.agency_sign, context=pull_context(self.device_id)))
+            except (SealError, ValidationError) as exc:
+                raise SyncError("The agency's reply could not be verified; nothing was applied.") from exc
+            with self.store.unit() as unit:
+                for raw in page.records:
+                    try:
+                        record = RECORD.validate_python(raw)
+                    except ValidationError:
+                        log.warning("pull: skipped a record of unknown shape")
+                        continue
+                    if record.record_type == "person":
+                        people.receive_person(unit, record)
+                    elif record.record_type == "wrap_plan":
+                        wrap.receive_wrap_plan(unit, record)
+                    applied += 1
+                sync_state.set_in_unit(unit, {"pull_cursor": str(page.cursor)})  # saved with what it covers
+            if not page.more:
+                return applied
+
+    # --- Whole sync --------------------------------------------------------------
+
+    def sync(self, progress: Progress | None = None) -> SyncSummary:
+        """Push then pull, retrying transient failures with backoff. Never raises for being offline."""
+        with self._lock:
+            summary = SyncSummary()
+            for attempt in range(self.max_attempts):
+                try:
+                    pushed = self.push(progress)
+                    summary.sent += pushed.sent
+                    summary.already_on_server += pushed.already_on_server
+                    summary.quarantined += pushed.quarantined
+                    summary.pulled = self.pull()
+                    summary.error = ""
+                    sync_state.set_values(self.store, {"last_sync_at": utc_now().isoformat()})
+                    break
+                except DeviceRevoked as exc:
+                    summary.error = str(exc)
+                    self.on_revoked()
+                    return summary
+                except Offline as exc:
+                    summary.error = str(exc)
+                    if attempt + 1 < self.max_attempts:
+                        self.sleep(backoff_delay(attempt, self.base_delay))
+                except SyncError as exc:
+                    summary.error = str(exc)
+                    break
+            summary.pending = outbox.counts(self.store).pending
+            summary.finished_at = utc_now()
+            log.info("sync sent=%d duplicate=%d quarantined=%d pending=%d pulled=%d ok=%s", summary.sent, summary.already_on_server, summary.quarantined, summary.pending, summary.pulled, summary.ok)
+            return summary
+
+    def end_shift(self, progress: Progress | None = None) -> SyncSummary:
+        """What the "End shift" button calls: sync everything now."""
+        return self.sync(progress)
+
+    def is_online(self) -> bool:
+        try:
+            return self.http.get(f"{self.server}{API}/health", timeout=5).status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+class AutoSync:
+    """Syncs in the background when there is something to send and the agency is reachable."""
+
+    def __init__(self, client: SyncClient, interval: float = 30.0, on_summary: Callable[[SyncSummary], None] = lambda s: None) -> None:
+        self.client = client
+        self.interval = interval
+        self.on_summary = on_summary
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fieldpeer-autosync", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        offline_for = 0
+        while not self._stop.is_set():
+            if outbox.counts(self.client.store).pending and self.client.is_online():
+                self.on_summary(self.client.sync())
+                offline_for = 0
+            else:
+                offline_for += 1
+            # Back off while offline so a phone with no signal does not drain its battery.
+            self._stop.wait(backoff_delay(min(offline_for, 4), self.interval / 2, cap=self.interval * 8))
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("code", ""))
+    except (json.JSONDecodeError, AttributeError):
+        return ""
+
+
+# --- Enrolment -----------------------------------------------------------------------
+
+
+def enrol_device(profile: Profile, server_url: str, code: str, pin: str, *, device_name: str = "", http: httpx.Client | None = None) -> FieldStore:
+    """First run: exchange the one-time code for credentials, then create the vault with the PIN."""
+    server = check_server_url(server_url)
+    keys = KeyPair.generate()
+    public = keys.public
+    request = EnrolRequest(code=code, device_name=device_name, device_box_key=b64(public.box), device_sign_key=b64(public.sign))
+    client = http or httpx.Client(timeout=30)
+    try:
+        response = client.post(f"{server}{API}/enrol", json=request.model_dump())
+    except httpx.TransportError as exc:
+        raise Offline("Cannot reach the agency. Check the address and your connection.") from exc
+    if response.status_code != 200:
+        raise SyncError(_error_message(response, "The agency did not accept this code."))
+    enrolment = EnrolResponse.model_validate_json(response.content)
+    store = profile.set_up(pin, enrolment.peer)
+    sync_state.set_values(
+        store,
+        {
+            "server_url": server,
+            "device_id": enrolment.device_id,
+            "token": enrolment.token,
+            "device_box_key": b64(raw_private(keys.box)),
+            "device_sign_key": b64(raw_private(keys.sign)),
+            "agency_box_key": enrolment.agency_box_key,
+            "agency_sign_key": enrolment.agency_sign_key,
+            "pull_cursor": "0",
+        },
+    )
+    return store
+
+
+def _error_message(response: httpx.Response, fallback: str) -> str:
+    try:
+        return str(response.json().get("message") or fallback)
+    except (json.JSONDecodeError, AttributeError):
+        return fallback
+
+
+def sync_profile(root: Path, pin: str, **client_options: object) -> SyncSummary:
+    """One headless sync of a profile (``fieldpeer sync --profile DIR``)."""
+    profile = Profile(root)
+    store = profile.unlock(pin)
+    try:
+        return SyncClient(store, on_revoked=profile.wipe, **client_options).sync()  # type: ignore[arg-type]
+    finally:
+        store.close()

@@ -1,0 +1,166 @@
+"""Device <-> agency sync against a real server process, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from fieldpeer.agency import service
+from fieldpeer.agency.database import migrate_agency, open_agency_engine
+from fieldpeer.agency.tables import AccessEvent, ReceivedRecord
+from fieldpeer.domain import PeerRole, SafetyAnswer, Zone
+from fieldpeer.store import notes, outbox, people, wrap
+from fieldpeer.store.profile import Profile
+from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.sync.client import SyncClient, SyncError, enrol_device
+from fieldpeer.sync.records import Checkin, Person, WrapPlan
+from tests.conftest import PIN, TEST_COST, complete_note
+from tests.servers import AgencyProcess
+
+
+class Admin:
+    """The agency's side of a test: what an administrator or supervisor would do."""
+
+    def __init__(self, db_url: str) -> None:
+        self.engine = open_agency_engine(db_url)
+        migrate_agency(self.engine)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def peer_with_caseload(self, name: str, persons: list[str]) -> tuple[str, list[str], str]:
+        with self.session() as db:
+            peer = service.add_peer(db, name, PeerRole.PEER_SUPPORT_SPECIALIST, "CPSS")
+            db.flush()
+            ids = [service.add_person(db, peer.id, Person(preferred_name=p, admitted_on=date(2026, 10, 1))).id for p in persons]
+            code = service.create_enrol_code(db, peer.id)
+            db.commit()
+        return peer.id, ids, code
+
+    def received(self, **filters: str) -> list[ReceivedRecord]:
+        with self.session() as db:
+            return service.received_records(db, **filters)
+
+
+def enrolled(agency: AgencyProcess, tmp_path: Path, code: str, name: str = "device") -> tuple[Profile, FieldStore]:
+    profile = Profile(tmp_path / name, cost=TEST_COST)
+    store = enrol_device(profile, agency.url, code, PIN, device_name=name)
+    return profile, store
+
+
+def no_sleep(_: float) -> None:
+    pass
+
+
+def test_enrol_pull_push_end_to_end(agency: AgencyProcess, tmp_path: Path) -> None:
+    admin = Admin(agency.db_url)
+    peer_id, person_ids, code = admin.peer_with_caseload("Sam", ["Alex", "Robin"])
+    profile, store = enrolled(agency, tmp_path, code)
+    client = SyncClient(store, sleep=no_sleep)
+
+    first = client.sync()
+    assert first.ok and first.pulled == 2
+    caseload = people.list_caseload(store, date(2026, 11, 25))
+    assert sorted(e.preferred_name for e in caseload.entries) == ["Alex", "Robin"]
+
+    note = notes.sign_note(store, notes.save_draft(store, complete_note(person_ids[0])).id)
+    notes.add_addendum(store, note.id, "Follow-up: housing form sent.")
+    notes.log_phone_contact(store, person_ids[1], 10, "Check-in call.", ended_at=datetime(2026, 11, 25, 9))
+    wrap.record_checkin(store, Checkin(person_id=person_ids[1], zone=Zone.EARLY_WARNING, safety=SafetyAnswer.YES))
+    progress: list[tuple[int, int]] = []
+    summary = client.sync(lambda done, total: progress.append((done, total)))
+    assert summary.ok and summary.sent == 6 and summary.pending == 0 and summary.quarantined == 0
+    assert progress[-1] == (6, 6)
+
+    received = admin.received(peer_id=peer_id)
+    assert Counter(r.record_type for r in received) == Counter({"contact_note": 3, "addendum": 1, "checkin": 1, "safety_alert": 1})
+    assert received[0].record_type == "safety_alert"  # urgent first
+    signed = [r for r in received if r.record_id == note.id and r.version == 2][0]
+    assert "housing" not in signed.payload and "Reviewed the lease together." in signed.payload
+
+    again = client.sync()
+    assert again.sent == 0 and again.pending == 0
+    assert len(admin.received(peer_id=peer_id)) == 6
+    store.close()
+
+
+def test_a_rejected_record_is_quarantined_and_does_not_block_the_rest(agency: AgencyProcess, tmp_path: Path) -> None:
+    admin = Admin(agency.db_url)
+    _, mine, code = admin.peer_with_caseload("Sam", ["Alex"])
+    _, theirs, _ = admin.peer_with_caseload("Other", ["Not yours"])
+    _, store = enrolled(agency, tmp_path, code)
+    client = SyncClient(store, sleep=no_sleep)
+    client.sync()
+    # A person id that belongs to another peer's caseload (e.g. typed in by mistake on an old build).
+    people.save_person(store, Person(id=theirs[0], preferred_name="Someone else's"))
+    notes.log_phone_contact(store, mine[0], 5, "ok", ended_at=datetime(2026, 11, 25, 9))
+    summary = client.sync()
+    assert summary.quarantined == 1 and summary.sent == 1 and summary.pending == 0
+    [item] = outbox.quarantined(store)
+    assert item.record_id == theirs[0] and item.reason.startswith("not_your_caseload")
+    assert [r.record_type for r in admin.received(record_type="person")] == []
+    store.close()
+
+
+def test_revoked_device_is_refused_and_wipes_itself(agency: AgencyProcess, tmp_path: Path) -> None:
+    admin = Admin(agency.db_url)
+    _, person_ids, code = admin.peer_with_caseload("Sam", ["Alex"])
+    profile, store = enrolled(agency, tmp_path, code)
+    client = SyncClient(store, sleep=no_sleep, on_revoked=profile.wipe)
+    client.sync()
+    with admin.session() as db:
+        device_id = client.device_id
+        service.revoke_device(db, device_id)
+        db.commit()
+    notes.log_phone_contact(store, person_ids[0], 5, "after revocation", ended_at=datetime(2026, 11, 25, 9))
+    summary = client.sync()
+    assert not summary.ok and "no longer enrolled" in summary.error
+    assert not profile.is_set_up and not profile.database_path.exists()
+    assert not (profile.root / "device.key").exists()
+    assert admin.received(record_type="contact_note") == []
+
+
+def test_enrol_codes_are_one_time(agency: AgencyProcess, tmp_path: Path) -> None:
+    admin = Admin(agency.db_url)
+    _, _, code = admin.peer_with_caseload("Sam", [])
+    enrolled(agency, tmp_path, code, "first")[1].close()
+    with pytest.raises(SyncError, match="not valid"):
+        enrolled(agency, tmp_path, code, "second")
+    with pytest.raises(SyncError, match="not valid"):
+        enrolled(agency, tmp_path, "ABCD-EFGH-JKMN", "third")
+
+
+def test_peers_cannot_see_or_write_each_others_persons(agency: AgencyProcess, tmp_path: Path) -> None:
+    """Every route with another peer's token, and with no or a bad token."""
+    admin = Admin(agency.db_url)
+    _, a_persons, a_code = admin.peer_with_caseload("A", ["A's person"])
+    _, b_persons, b_code = admin.peer_with_caseload("B", ["B's person"])
+    _, a_store = enrolled(agency, tmp_path, a_code, "a")
+    _, b_store = enrolled(agency, tmp_path, b_code, "b")
+    a, b = SyncClient(a_store, sleep=no_sleep), SyncClient(b_store, sleep=no_sleep)
+    a.sync(), b.sync()
+    # pull: each sees only their own caseload
+    assert [e.person_id for e in people.list_caseload(a_store, date(2026, 11, 25)).entries] == a_persons
+    assert [e.person_id for e in people.list_caseload(b_store, date(2026, 11, 25)).entries] == b_persons
+    # push: A writing about B's person is refused (note, check-in, plan, person update)
+    with a_store.unit() as unit:
+        people.receive_person(unit, Person(id=b_persons[0], preferred_name="B's person"))
+    notes.log_phone_contact(a_store, b_persons[0], 5, "x", ended_at=datetime(2026, 11, 25, 9))
+    wrap.record_checkin(a_store, Checkin(person_id=b_persons[0], safety=SafetyAnswer.NO))
+    wrap.save_wrap_plan(a_store, WrapPlan(person_id=b_persons[0]), based_on_version=None)
+    summary = a.sync()
+    assert summary.quarantined == 3 and summary.sent == 0
+    assert all(q.reason.startswith("not_your_caseload") for q in outbox.quarantined(a_store))
+    # No token, a bad token: refused on every authenticated route, and logged.
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        assert httpx.get(f"{agency.url}/api/v1/pull", headers=headers).status_code == 401
+        assert httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=b"x").status_code == 401
+    with admin.session() as db:
+        refusals = db.exec(select(AccessEvent).where(AccessEvent.outcome == "refused")).all()
+    assert len(refusals) >= 4
+    a_store.close(), b_store.close()
