@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from fieldpeer.sync.records import utc_now
 
 
-class AgencyTable(SQLModel):
-    pass
+class AgencyTable(SQLModel, registry=registry()):
+    """Own metadata: the agency schema never includes the device tables (and vice versa)."""
 
 
 class Peer(AgencyTable, table=True):
