@@ -184,3 +184,20 @@ def test_consents_round_trip(store: FieldStore, person: Person) -> None:
     consent = Consent(person_id=person.id, kind=ConsentKind.RELEASE, part2=True, recipient="County housing office", purpose="Housing application", signed_on=date(2026, 11, 1))
     consents.record_consent(store, consent)
     assert consents.list_consents(store, person.id) == [consent]
+
+
+def test_only_the_newest_pending_version_of_a_note_or_person_is_sent(store: FieldStore, person: Person) -> None:
+    from fieldpeer.store import outbox as outbox_module
+
+    draft = notes.save_draft(store, complete_note(person.id))
+    for text in ("second", "third"):
+        draft = notes.save_draft(store, draft.model_copy(update={"narrative": Narrative(intervention=text, response="r", plan="p")}))
+    notes.sign_note(store, draft.id)
+    people.save_person(store, person.model_copy(update={"strengths": ["Kind"]}), expected_version=1)
+    wrap.record_checkin(store, Checkin(person_id=person.id, safety=SafetyAnswer.NO))
+    wrap.record_checkin(store, Checkin(person_id=person.id, safety=SafetyAnswer.NO))
+    assert outbox_module.supersede_older_versions(store) == 4  # note v1-v3, person v1
+    pending = [(e.record_type, e.record_version) for e in outbox(store) if e.state == "pending"]
+    assert sorted(pending) == [("checkin", 1), ("checkin", 1), ("contact_note", 4), ("person", 2)]
+    [note_item] = [i for i in outbox_module.next_batch(store, 10) if i.record_type == "contact_note"]
+    assert note_item.record["status"] == "signed" and note_item.record["narrative"]["intervention"] == "third"

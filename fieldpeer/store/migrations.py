@@ -81,6 +81,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_safety_alert_open ON safety_alert (person_id, resolved_at)",
         ),
     ),
+    Migration(
+        3,
+        "find older pending versions of a record (outbox coalescing)",
+        ("CREATE INDEX ix_outbox_record ON outbox (record_type, record_id, record_version)",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

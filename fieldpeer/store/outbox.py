@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlmodel import select
 
 from fieldpeer.store.tables import OutboxRow
 from fieldpeer.store.unit_of_work import FieldStore
 
-PENDING, SENT, QUARANTINED = "pending", "sent", "quarantined"
+PENDING, SENT, QUARANTINED, SUPERSEDED = "pending", "sent", "quarantined", "superseded"
+# Records whose versions are full snapshots of one record: only the newest needs to travel.
+COALESCED_TYPES = ("contact_note", "person")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,23 @@ def next_batch(store: FieldStore, limit: int, after_seq: int = -1, skip: Iterabl
             OutboxItem(r.seq or 0, r.id, r.record_type, r.record_id, json.loads(unit.cipher.decrypt("outbox", r.id, "payload", r.payload_enc)))
             for r in rows
         ]
+
+
+def supersede_older_versions(store: FieldStore) -> int:
+    """A draft saved five times offline is sent once: older pending versions are superseded by
+    the newest pending one (a full snapshot). Returns how many entries were superseded."""
+    types = ", ".join(f"'{t}'" for t in COALESCED_TYPES)
+    with store.unit() as unit:
+        result = unit.session.execute(
+            text(
+                f"UPDATE outbox SET state = :superseded WHERE state = :pending AND record_type IN ({types}) "
+                "AND EXISTS (SELECT 1 FROM outbox AS newer WHERE newer.state = :pending "
+                "AND newer.record_type = outbox.record_type AND newer.record_id = outbox.record_id "
+                "AND newer.record_version > outbox.record_version)"
+            ),
+            {"superseded": SUPERSEDED, "pending": PENDING},
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def settle(store: FieldStore, accepted: list[str], rejected: dict[str, str]) -> None:

@@ -145,6 +145,7 @@ class SyncClient:
     def push(self, progress: Progress | None = None) -> SyncSummary:
         """Send every pending entry, batch by batch. Rejected entries are quarantined, never retried blindly."""
         summary = SyncSummary()
+        outbox.supersede_older_versions(self.store)
         total = outbox.counts(self.store).pending
         done = 0
         while True:
