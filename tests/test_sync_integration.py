@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 from fieldpeer.agency import service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import AccessEvent, ReceivedRecord
-from fieldpeer.domain import PeerRole, SafetyAnswer, Zone
+from fieldpeer.domain import NoteStatus, PeerRole, SafetyAnswer, Zone
 from fieldpeer.store import notes, outbox, people, wrap
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
@@ -165,3 +166,35 @@ def test_peers_cannot_see_or_write_each_others_persons(agency: AgencyProcess, tm
         refusals = db.exec(select(AccessEvent).where(AccessEvent.outcome == "refused")).all()
     assert len(refusals) >= 4
     a_store.close(), b_store.close()
+
+
+def test_bad_input_gets_a_clear_refusal_and_one_bad_record_is_rejected_alone(agency: AgencyProcess, tmp_path: Path) -> None:
+    from fieldpeer.store.outbox import OutboxItem
+    from fieldpeer.sync.records import new_id
+    from fieldpeer.sync.wire import EntryStatus
+
+    admin = Admin(agency.db_url)
+    _, person_ids, code = admin.peer_with_caseload("Sam", ["Alex"])
+    _, store = enrolled(agency, tmp_path, code)
+    client = SyncClient(store, sleep=no_sleep)
+    client.sync()
+    headers = {"Authorization": f"Bearer {client.token}"}
+
+    tampered = bytearray(client._seal_batch([]))
+    tampered[-1] ^= 1
+    response = httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=bytes(tampered))
+    assert response.status_code == 400 and response.json()["code"] == "bad_seal"
+    response = httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=b"x" * (17 * 1024 * 1024))
+    assert response.status_code == 413 and "MiB" in response.json()["message"]
+
+    good = complete_note(person_ids[0]).model_copy(update={"status": NoteStatus.SIGNED})
+    bad = good.model_dump(mode="json") | {"id": new_id(), "ends_at": "2020-01-01T00:00:00", "narrative": {"intervention": "MARKER-SECRET"}}
+    items = [
+        OutboxItem(0, new_id(), "contact_note", good.id, good.model_dump_json()),
+        OutboxItem(0, new_id(), "contact_note", bad["id"], json.dumps(bad)),
+    ]
+    receipt = client._post(client._seal_batch(items))
+    assert [r.status for r in receipt.results] == [EntryStatus.STORED, EntryStatus.REJECTED]
+    assert receipt.results[1].reason.startswith("invalid:") and "MARKER" not in receipt.results[1].reason
+    assert [r.record_id for r in admin.received(record_type="contact_note")] == [good.id]
+    store.close()

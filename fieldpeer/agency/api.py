@@ -22,7 +22,7 @@ from fieldpeer.agency.keys import load_or_create_agency_keys
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Device
 from fieldpeer.sync.sealing import SealError, open_seal, seal, unb64
-from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushBatch, PushReceipt, pull_context, push_context
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.agency")
 
@@ -111,14 +111,14 @@ def create_app(settings: AgencySettings) -> FastAPI:
         body = await read_limited(request)
         try:
             plaintext = open_seal(body, recipient=agency_keys, sender_sign=unb64(device.sign_key), context=push_context(device.id))
-            batch = PushBatch.model_validate_json(plaintext)
+            batch = service.parse_batch(plaintext)
         except SealError as exc:
             return error(400, "bad_seal", f"The batch could not be opened or verified ({exc}).")
         except ValidationError:
             return error(422, "bad_batch", "The batch is not in the expected format.")
         return await run_in_threadpool(_ingest_with_retry, device, batch)
 
-    def _ingest_with_retry(device: Device, batch: PushBatch) -> PushReceipt | JSONResponse:
+    def _ingest_with_retry(device: Device, batch: service.ParsedBatch) -> PushReceipt | JSONResponse:
         # Two copies of one batch racing (a retry while the first is still running) collide
         # on the unique keys; the second attempt then sees the first's rows as duplicates.
         for attempt in range(3):

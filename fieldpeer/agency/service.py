@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import insert, tuple_, update
 from sqlmodel import Session, select
 
@@ -163,27 +163,59 @@ def _person_ids(record: Any) -> list[str]:
     return [record.person_id] if getattr(record, "person_id", None) else []
 
 
-def ingest(session: Session, device: Device, batch: PushBatch) -> PushReceipt:
+class _TypedEntry(BaseModel):
+    entry_id: str = Field(min_length=1, max_length=64)
+    record: AnyRecord
+
+
+class _TypedBatch(BaseModel):
+    batch_id: str = Field(min_length=1, max_length=64)
+    entries: list[_TypedEntry] = Field(max_length=5000)
+
+
+@dataclass
+class ParsedBatch:
+    batch_id: str
+    entries: list[tuple[str, Any]]  # (entry id, validated record or the rejection reason)
+
+
+def parse_batch(plaintext: bytes) -> ParsedBatch:
+    """Validate a whole batch in one pass (fast); if any record is malformed, fall back to
+    validating entry by entry so only the bad ones are rejected. Raises ValidationError when
+    the batch itself (not a record) is malformed."""
+    try:
+        typed = _TypedBatch.model_validate_json(plaintext)
+        return ParsedBatch(typed.batch_id, [(e.entry_id, e.record) for e in typed.entries])
+    except ValidationError:
+        loose = PushBatch.model_validate_json(plaintext)
+    entries: list[tuple[str, Any]] = []
+    for entry in loose.entries:
+        try:
+            entries.append((entry.entry_id, RECORD.validate_python(entry.record)))
+        except ValidationError as exc:
+            entries.append((entry.entry_id, _invalid_reason(exc)))
+    return ParsedBatch(loose.batch_id, entries)
+
+
+def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
     """Store each record of a batch exactly once, in one transaction, and say what became of each."""
     results: dict[str, EntryResult] = {}
-    entry_ids = [e.entry_id for e in batch.entries]
+    entry_ids = [entry_id for entry_id, _ in batch.entries]
     known = set(session.exec(select(ReceivedRecord.entry_id).where(ReceivedRecord.entry_id.in_(entry_ids))).all())  # type: ignore[attr-defined]
 
     candidates: list[_Candidate] = []
-    for entry in batch.entries:
-        if entry.entry_id in known or entry.entry_id in results:
-            results[entry.entry_id] = EntryResult(entry_id=entry.entry_id, status=EntryStatus.DUPLICATE)
+    for entry_id, record in batch.entries:
+        if entry_id in known or entry_id in results:
+            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.DUPLICATE)
             continue
-        try:
-            record = RECORD.validate_python(entry.record)
-        except ValidationError as exc:
-            results[entry.entry_id] = EntryResult(entry_id=entry.entry_id, status=EntryStatus.REJECTED, reason=_invalid_reason(exc))
+        if isinstance(record, str):
+            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=record)
             continue
         if record.record_type not in PUSHABLE:
-            results[entry.entry_id] = EntryResult(entry_id=entry.entry_id, status=EntryStatus.REJECTED, reason=f"not_pushable:{record.record_type}")
+            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=f"not_pushable:{record.record_type}")
             continue
-        results[entry.entry_id] = EntryResult(entry_id=entry.entry_id, status=EntryStatus.STORED)
-        candidates.append(_Candidate(entry.entry_id, record, record.model_dump_json()))
+        results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.STORED)
+        candidates.append(_Candidate(entry_id, record, record.model_dump_json()))
 
     # Who owns the persons these records are about, and which notes this peer has.
     person_ids = {p for c in candidates for p in _person_ids(c.record)}
@@ -251,10 +283,11 @@ def ingest(session: Session, device: Device, batch: PushBatch) -> PushReceipt:
                 batch_id=batch.batch_id, received_at=now, payload=candidate.payload,
             )
         )
+    # Core inserts (executemany): the ORM's bulk path costs more than the database here.
     if new_persons:
-        session.execute(insert(Person), new_persons)
+        session.connection().execute(insert(Person.__table__), new_persons)  # type: ignore[arg-type]
     if rows:
-        session.execute(insert(ReceivedRecord), rows)
+        session.connection().execute(insert(ReceivedRecord.__table__), rows)  # type: ignore[arg-type]
     counts = {s: sum(1 for r in results.values() if r.status is s) for s in EntryStatus}
     log_access(session, "push", "ok", device=device, object_id=batch.batch_id, detail=" ".join(f"{s.value}={n}" for s, n in counts.items()))
     return PushReceipt(batch_id=batch.batch_id, results=[results[e] for e in entry_ids if e in results])

@@ -24,7 +24,11 @@ class OutboxItem:
     entry_id: str
     record_type: str
     record_id: str
-    record: dict[str, Any]
+    record_json: str  # decrypted payload, sent as is (no parse and re-dump)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return dict(json.loads(self.record_json))
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class QuarantinedItem:
     reason: str
 
 
-def next_batch(store: FieldStore, limit: int, after_seq: int = -1, skip: Iterable[str] = ()) -> list[OutboxItem]:
+def next_batch(store: FieldStore, limit: int, skip: Iterable[str] = ()) -> list[OutboxItem]:
     """Pending entries, urgent first then oldest first (so a note precedes its addendum)."""
     skipped = list(skip)
     with store.unit() as unit:
@@ -51,7 +55,7 @@ def next_batch(store: FieldStore, limit: int, after_seq: int = -1, skip: Iterabl
             query = query.where(OutboxRow.id.not_in(skipped))  # type: ignore[attr-defined]
         rows = unit.session.exec(query.order_by(OutboxRow.priority, OutboxRow.seq).limit(limit)).all()  # type: ignore[arg-type]
         return [
-            OutboxItem(r.seq or 0, r.id, r.record_type, r.record_id, json.loads(unit.cipher.decrypt("outbox", r.id, "payload", r.payload_enc)))
+            OutboxItem(r.seq or 0, r.id, r.record_type, r.record_id, unit.cipher.decrypt("outbox", r.id, "payload", r.payload_enc))
             for r in rows
         ]
 

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.sync.records import AnyRecord, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, SealError, b64, open_seal, raw_private, seal, unb64
-from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushBatch, PushEntry, PushReceipt, Refusal, pull_context, push_context
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushReceipt, Refusal, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.sync")
 RECORD = TypeAdapter(AnyRecord)
@@ -142,33 +143,51 @@ class SyncClient:
 
     # --- Push ------------------------------------------------------------------
 
+    def _seal_batch(self, items: list[outbox.OutboxItem]) -> bytes:
+        # The payloads are already JSON: splice them in rather than parse and re-serialise.
+        entries = ",".join(f'{{"entry_id":{json.dumps(i.entry_id)},"record":{i.record_json}}}' for i in items)
+        body = f'{{"batch_id":{json.dumps(new_id())},"entries":[{entries}]}}'.encode()
+        return seal(body, recipient_box=self.agency_box, sender=self.keys, context=push_context(self.device_id))
+
+    def _post(self, body: bytes) -> PushReceipt:
+        response = self._request("POST", "/push", content=body, content_type=SEALED_MEDIA_TYPE)
+        return PushReceipt.model_validate_json(response.content)
+
     def push(self, progress: Progress | None = None) -> SyncSummary:
-        """Send every pending entry, batch by batch. Rejected entries are quarantined, never retried blindly."""
+        """Send every pending entry, batch by batch. Rejected entries are quarantined, never retried blindly.
+
+        Batches go one after another (a note reaches the server before its addendum), but the
+        next batch is read, decrypted and sealed while the previous one is on the wire.
+        """
         summary = SyncSummary()
         outbox.supersede_older_versions(self.store)
         total = outbox.counts(self.store).pending
         done = 0
-        while True:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldpeer-push") as wire:
             items = outbox.next_batch(self.store, self.batch_size)
-            if not items:
-                break
-            batch = PushBatch(batch_id=new_id(), entries=[PushEntry(entry_id=i.entry_id, record=i.record) for i in items])
-            body = seal(batch.model_dump_json().encode(), recipient_box=self.agency_box, sender=self.keys, context=push_context(self.device_id))
-            outbox.count_attempt(self.store, [i.entry_id for i in items])
-            response = self._request("POST", "/push", content=body, content_type=SEALED_MEDIA_TYPE)
-            receipt = PushReceipt.model_validate_json(response.content)
-            accepted = [r.entry_id for r in receipt.results if r.status in (EntryStatus.STORED, EntryStatus.DUPLICATE)]
-            rejected = {r.entry_id: r.reason or "rejected" for r in receipt.results if r.status is EntryStatus.REJECTED}
-            sent_ids = {i.entry_id for i in items}
-            outbox.settle(self.store, [a for a in accepted if a in sent_ids], {k: v for k, v in rejected.items() if k in sent_ids})
-            summary.sent += sum(1 for r in receipt.results if r.status is EntryStatus.STORED)
-            summary.already_on_server += sum(1 for r in receipt.results if r.status is EntryStatus.DUPLICATE)
-            summary.quarantined += len(rejected)
-            done += len(items)
-            if progress:
-                progress(min(done, total), max(total, done))
-            if not (set(accepted) | set(rejected)) & sent_ids:
-                raise SyncError("The agency acknowledged none of the batch.")  # do not loop forever
+            body = self._seal_batch(items) if items else b""
+            while items:
+                outbox.count_attempt(self.store, [i.entry_id for i in items])
+                in_flight = wire.submit(self._post, body)
+                following = outbox.next_batch(self.store, self.batch_size, skip=[i.entry_id for i in items])
+                following_body = self._seal_batch(following) if following else b""
+                receipt = in_flight.result()  # raises Offline / DeviceRevoked / SyncError
+                sent_ids = {i.entry_id for i in items}
+                accepted = [r.entry_id for r in receipt.results if r.status in (EntryStatus.STORED, EntryStatus.DUPLICATE) and r.entry_id in sent_ids]
+                rejected = {r.entry_id: r.reason or "rejected" for r in receipt.results if r.status is EntryStatus.REJECTED and r.entry_id in sent_ids}
+                outbox.settle(self.store, accepted, rejected)
+                summary.sent += sum(1 for r in receipt.results if r.status is EntryStatus.STORED)
+                summary.already_on_server += sum(1 for r in receipt.results if r.status is EntryStatus.DUPLICATE)
+                summary.quarantined += len(rejected)
+                done += len(items)
+                if progress:
+                    progress(min(done, total), max(total, done))
+                if not accepted and not rejected:
+                    raise SyncError("The agency acknowledged none of the batch.")  # do not loop forever
+                if len(accepted) + len(rejected) < len(items):
+                    following = outbox.next_batch(self.store, self.batch_size)  # resend what was not acknowledged
+                    following_body = self._seal_batch(following) if following else b""
+                items, body = following, following_body
         summary.pending = outbox.counts(self.store).pending
         return summary
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import base64
 import gzip
-import io
 import os
+import zlib
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -109,11 +109,14 @@ def open_seal(blob: bytes, *, recipient: KeyPair, sender_sign: bytes, context: s
 
 
 def _gunzip(data: bytes) -> bytes:
-    inflater = gzip.GzipFile(fileobj=io.BytesIO(data))
+    """Inflate at most MAX_PLAINTEXT bytes (a gzip bomb stops there, without a big buffer)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        out = inflater.read(MAX_PLAINTEXT + 1)
-    except (OSError, EOFError) as exc:
+        out = inflater.decompress(data, MAX_PLAINTEXT + 1)
+    except zlib.error as exc:
         raise SealError("corrupt compressed payload") from exc
     if len(out) > MAX_PLAINTEXT:
         raise SealError("payload too large once decompressed")
+    if not inflater.eof:
+        raise SealError("truncated compressed payload")
     return out
