@@ -26,6 +26,14 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv 2>/dev/null || { apt_install python3-venv; rm -rf .venv; "$PY" -m venv .venv; }
 fi
 
+if [ "$want_test" = 1 ]; then
+    # Integration tests start their own throwaway PostgreSQL with Debian's initdb/pg_ctl.
+    if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        echo "Installing PostgreSQL (for the integration tests) ..."
+        apt_install postgresql
+    fi
+fi
+
 extras="agency"
 [ "$want_test" = 1 ] && extras="agency,dev"
 stamp=".venv/.fieldpeer-installed-$extras"

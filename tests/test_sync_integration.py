@@ -198,3 +198,74 @@ def test_bad_input_gets_a_clear_refusal_and_one_bad_record_is_rejected_alone(age
     assert receipt.results[1].reason.startswith("invalid:") and "MARKER" not in receipt.results[1].reason
     assert [r.record_id for r in admin.received(record_type="contact_note")] == [good.id]
     store.close()
+
+
+def test_two_server_processes_share_one_database(agency: AgencyProcess, tmp_path: Path) -> None:
+    """Stateless servers behind a load balancer: a retry may land on another process."""
+    from fieldpeer.store import sync_state
+
+    second = AgencyProcess(agency.db_url, agency.key_dir, tmp_path / "second.log")
+    second.start()
+    try:
+        admin = Admin(agency.db_url)
+        _, person_ids, code = admin.peer_with_caseload("Sam", ["Alex"])
+        _, store = enrolled(agency, tmp_path, code)
+        SyncClient(store, sleep=no_sleep).sync()
+        notes.log_phone_contact(store, person_ids[0], 5, "first", ended_at=datetime(2026, 11, 25, 9))
+        assert SyncClient(store, sleep=no_sleep).sync().sent == 1
+        sync_state.set_values(store, {"server_url": second.url})
+        notes.log_phone_contact(store, person_ids[0], 5, "second", ended_at=datetime(2026, 11, 25, 10))
+        assert SyncClient(store, sleep=no_sleep).sync().sent == 1
+        assert len(admin.received(record_type="contact_note")) == 2
+        store.close()
+    finally:
+        second.stop()
+
+
+@pytest.mark.slow
+def test_auto_sync_sends_when_the_agency_comes_back(agency: AgencyProcess, tmp_path: Path) -> None:
+    import time
+
+    from fieldpeer.sync.client import AutoSync
+
+    admin = Admin(agency.db_url)
+    _, person_ids, code = admin.peer_with_caseload("Sam", ["Alex"])
+    _, store = enrolled(agency, tmp_path, code)
+    client = SyncClient(store, sleep=no_sleep, max_attempts=1)
+    client.sync()
+    agency.kill()  # the phone loses signal
+    summaries = []
+    auto = AutoSync(client, interval=0.2, on_summary=summaries.append)
+    auto.start()
+    try:
+        notes.log_phone_contact(store, person_ids[0], 5, "while offline", ended_at=datetime(2026, 11, 25, 9))
+        time.sleep(1.0)
+        assert outbox.counts(store).pending == 1 and summaries == []
+        agency.start()  # back online
+        deadline = time.monotonic() + 20
+        while outbox.counts(store).pending and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        auto.stop()
+    assert outbox.counts(store).pending == 0 and summaries and summaries[-1].ok
+    assert len(admin.received(record_type="contact_note")) == 1
+    store.close()
+
+
+def test_headless_sync_command(agency: AgencyProcess, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    admin = Admin(agency.db_url)
+    _, _, code = admin.peer_with_caseload("Sam", ["Alex"])
+    profile = Profile(tmp_path / "device")  # the real scrypt cost: the command opens it normally
+    store = enrol_device(profile, agency.url, code, PIN)
+    people.save_person(store, Person(preferred_name="Walk-in"))  # to push; Alex is still to pull
+    store.close()
+    env = {**os.environ, "FIELDPEER_PIN": PIN}
+    result = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "sync", "--profile", str(profile.root)], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "sent 1," in result.stdout and "pending 0" in result.stdout and "pulled 1" in result.stdout
+    wrong = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "sync", "--profile", str(profile.root)], capture_output=True, text=True, env={**env, "FIELDPEER_PIN": "000111"}, timeout=120)
+    assert wrong.returncode == 1 and "not right" in wrong.stderr
