@@ -50,13 +50,14 @@ def next_batch(store: FieldStore, limit: int, skip: Iterable[str] = ()) -> list[
     """Pending entries, urgent first then oldest first (so a note precedes its addendum)."""
     skipped = list(skip)
     with store.unit() as unit:
-        query = select(OutboxRow).where(OutboxRow.state == PENDING)
+        # Plain columns, not ORM objects: this runs for every batch of a big end-of-shift push.
+        query = select(OutboxRow.seq, OutboxRow.id, OutboxRow.record_type, OutboxRow.record_id, OutboxRow.payload_enc).where(OutboxRow.state == PENDING)
         if skipped:
             query = query.where(OutboxRow.id.not_in(skipped))  # type: ignore[attr-defined]
-        rows = unit.session.exec(query.order_by(OutboxRow.priority, OutboxRow.seq).limit(limit)).all()  # type: ignore[arg-type]
+        rows = unit.session.exec(query.order_by(OutboxRow.priority, OutboxRow.seq).limit(limit)).all()  # type: ignore[arg-type,call-overload]
         return [
-            OutboxItem(r.seq or 0, r.id, r.record_type, r.record_id, unit.cipher.decrypt("outbox", r.id, "payload", r.payload_enc))
-            for r in rows
+            OutboxItem(seq or 0, entry_id, record_type, record_id, unit.cipher.decrypt("outbox", entry_id, "payload", payload))
+            for seq, entry_id, record_type, record_id, payload in rows
         ]
 
 

@@ -167,11 +167,14 @@ class SyncClient:
             items = outbox.next_batch(self.store, self.batch_size)
             body = self._seal_batch(items) if items else b""
             while items:
-                outbox.count_attempt(self.store, [i.entry_id for i in items])
                 in_flight = wire.submit(self._post, body)
                 following = outbox.next_batch(self.store, self.batch_size, skip=[i.entry_id for i in items])
                 following_body = self._seal_batch(following) if following else b""
-                receipt = in_flight.result()  # raises Offline / DeviceRevoked / SyncError
+                try:
+                    receipt = in_flight.result()
+                except SyncError:
+                    outbox.count_attempt(self.store, [i.entry_id for i in items])  # failures only: keep the happy path lean
+                    raise
                 sent_ids = {i.entry_id for i in items}
                 accepted = [r.entry_id for r in receipt.results if r.status in (EntryStatus.STORED, EntryStatus.DUPLICATE) and r.entry_id in sent_ids]
                 rejected = {r.entry_id: r.reason or "rejected" for r in receipt.results if r.status is EntryStatus.REJECTED and r.entry_id in sent_ids}
