@@ -101,6 +101,20 @@ def units_for(unit: Unit, note: ContactNote, catalog: ServiceCatalog) -> int:
     return domain.billable_units(note.minutes, service.rule, already)
 
 
+def load_note_row(unit: Unit, note_id: str) -> ContactNoteRow:
+    row = unit.session.get(ContactNoteRow, note_id)
+    if row is None:
+        raise NotFound("That note is not on this device.")
+    return row
+
+
+def load_draft_row(unit: Unit, note_id: str) -> ContactNoteRow:
+    row = load_note_row(unit, note_id)
+    if row.status == NoteStatus.SIGNED.value:
+        raise SignedNoteIsFinal()
+    return row
+
+
 def _check_people(unit: Unit, note: ContactNote) -> None:
     for person_id in filter(None, [note.person_id, *note.attendee_ids]):
         load_person_row(unit, person_id)
@@ -132,11 +146,7 @@ def sign_note(store: FieldStore, note_id: str, catalog: ServiceCatalog | None = 
     """Sign a saved draft: checks every required element, fixes the units, and makes it final."""
     catalog = catalog or service_catalog()
     with store.unit() as unit:
-        row = unit.session.get(ContactNoteRow, note_id)
-        if row is None:
-            raise NotFound("That note is not on this device.")
-        if row.status == NoteStatus.SIGNED.value:
-            raise SignedNoteIsFinal()
+        row = load_draft_row(unit, note_id)
         note = row_to_note(unit.cipher, row)
         problems = signing_problems(note)
         if catalog.get(note.service_code) is None and note.service_code:
@@ -152,21 +162,13 @@ def sign_note(store: FieldStore, note_id: str, catalog: ServiceCatalog | None = 
 
 def get_note(store: FieldStore, note_id: str) -> ContactNote:
     with store.unit() as unit:
-        row = unit.session.get(ContactNoteRow, note_id)
-        if row is None:
-            raise NotFound("That note is not on this device.")
-        return row_to_note(unit.cipher, row)
+        return row_to_note(unit.cipher, load_note_row(unit, note_id))
 
 
 def discard_draft(store: FieldStore, note_id: str) -> None:
     """Delete an unsigned draft (and tell the agency to forget any copy it holds)."""
     with store.unit() as unit:
-        row = unit.session.get(ContactNoteRow, note_id)
-        if row is None:
-            raise NotFound("That note is not on this device.")
-        if row.status == NoteStatus.SIGNED.value:
-            raise SignedNoteIsFinal()
-        unit.session.delete(row)
+        unit.session.delete(load_draft_row(unit, note_id))
         unit.changed("discard_draft", Deletion(deleted_type="contact_note", deleted_id=note_id))
 
 
@@ -175,10 +177,7 @@ def add_addendum(store: FieldStore, note_id: str, text: str) -> Addendum:
     if not text.strip():
         raise NoteError("Write the addendum before saving it.")
     with store.unit() as unit:
-        row = unit.session.get(ContactNoteRow, note_id)
-        if row is None:
-            raise NotFound("That note is not on this device.")
-        if row.status != NoteStatus.SIGNED.value:
+        if load_note_row(unit, note_id).status != NoteStatus.SIGNED.value:
             raise NoteError("Only a signed note takes an addendum: edit the draft instead.")
         addendum = Addendum(note_id=note_id, text=text, written_at=unit.now)
         unit.session.add(
