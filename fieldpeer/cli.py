@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fieldpeer import demo_data
 from fieldpeer.config import crisis_lines
+from fieldpeer.logs import configure_logging
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, SafetyAnswer, Zone
 from fieldpeer.store import notes, people, wrap
 from fieldpeer.store.database import database_files
@@ -20,17 +21,7 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.sync.records import Checkin, ContactNote, Narrative
 
-DEFAULT_DEMO_PROFILE = Path(".cache/demo-profile")
-
-
-def configure_logging(log_dir: Path) -> None:
-    """Device logs hold action codes and record ids only (see unit_of_work.Unit.changed)."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_dir / "fieldpeer.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger("fieldpeer")
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
+DEFAULT_DEMO_DATA = Path(".cache/demo")
 
 
 def seed_demo(store: FieldStore, today: date) -> None:
@@ -61,7 +52,7 @@ def _print_caseload(store: FieldStore, today: date) -> None:
 
 
 def demo_walkthrough(profile_dir: Path) -> int:
-    """Until the screens land, the demo walks through the store a peer's day would use."""
+    """A text-only tour of what a peer's day writes to the encrypted store."""
     if profile_dir.exists():
         shutil.rmtree(profile_dir)
     profile = Profile(profile_dir)
@@ -116,7 +107,6 @@ def demo_walkthrough(profile_dir: Path) -> int:
     store.close()
     hits = sum(path.read_bytes().count(name) for path in database_files(profile.database_path) if path.exists() for name in names)
     print(f"\nPlaintext names found in the database files: {hits}. (Everything sensitive is encrypted.)")
-    print("The field app screens and the agency server are next; this command will then serve them.")
     return 0
 
 
@@ -141,8 +131,12 @@ def run_sync(profile_dir: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fieldpeer", description="FieldPeer: the field tool for peer support workers.")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the demo with a fictional caseload")
-    demo.add_argument("--profile", type=Path, default=DEFAULT_DEMO_PROFILE, help="demo profile folder (recreated each run)")
+    demo = commands.add_parser("demo", help="run the demo: embedded agency server + the field app in your browser (fictional data)")
+    demo.add_argument("--data", type=Path, default=DEFAULT_DEMO_DATA, help="demo data folder (recreated each run)")
+    demo.add_argument("--port", type=int, default=8550, help="port of the field app (web)")
+    demo.add_argument("--agency-port", type=int, default=8700, help="port of the embedded agency server")
+    walk = commands.add_parser("walkthrough", help="a text-only tour of the encrypted store (no browser, no server)")
+    walk.add_argument("--profile", type=Path, default=DEFAULT_DEMO_DATA / "walkthrough", help="profile folder (recreated each run)")
     sync = commands.add_parser("sync", help="run one sync of a device profile (PIN from $FIELDPEER_PIN or a prompt)")
     sync.add_argument("--profile", type=Path, required=True, help="the device profile folder")
     commands.add_parser("agency", help="the agency server and its admin commands (fieldpeer agency --help)")
@@ -153,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         return agency_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "demo":
+        from fieldpeer.demo import run_demo  # the embedded agency server needs the server extra
+
+        run_demo(args.data, port=args.port, agency_port=args.agency_port)
+        return 0
+    if args.command == "walkthrough":
         return demo_walkthrough(args.profile)
     if args.command == "sync":
         return run_sync(args.profile)

@@ -32,10 +32,15 @@ if [ "$want_test" = 1 ]; then
         echo "Installing PostgreSQL (for the integration tests) ..."
         apt_install postgresql
     fi
+    # Browser tests drive Debian's Chromium (never a downloaded browser build).
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "Installing Chromium (for the browser tests) ..."
+        apt_install chromium
+    fi
 fi
 
-extras="agency"
-[ "$want_test" = 1 ] && extras="agency,dev"
+extras="agency,web"
+[ "$want_test" = 1 ] && extras="agency,web,dev"
 stamp=".venv/.fieldpeer-installed-$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "Installing FieldPeer ($extras) into .venv ..."

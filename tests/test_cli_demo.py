@@ -1,4 +1,4 @@
-"""The README's demo command runs start to finish on a fictional caseload."""
+"""The text walkthrough runs start to finish on a fictional caseload."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 
-def test_demo_walkthrough(tmp_path: Path) -> None:
+def test_text_walkthrough(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "fieldpeer.cli", "demo", "--profile", str(tmp_path / "demo")],
+        [sys.executable, "-m", "fieldpeer.cli", "walkthrough", "--profile", str(tmp_path / "demo")],
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr

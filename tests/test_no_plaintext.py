@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from fieldpeer.cli import configure_logging
+from fieldpeer.logs import configure_logging
 from fieldpeer.domain import ConsentKind, SafetyAnswer, WrapSection
 from fieldpeer.store import consents, notes, people, wrap
 from fieldpeer.store.profile import Profile
@@ -77,7 +77,7 @@ CHILD = textwrap.dedent(
     import sys
     from datetime import datetime, timedelta
     from pathlib import Path
-    from fieldpeer.cli import configure_logging
+    from fieldpeer.logs import configure_logging
     from fieldpeer.store import notes, people
     from fieldpeer.store.profile import Profile
     from fieldpeer.sync.records import Person, Narrative

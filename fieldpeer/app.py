@@ -1,0 +1,111 @@
+"""The field app: routes to screens, keeps the session, locks itself when idle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flet as ft
+
+from fieldpeer.screens import caseload, checkin, note, person, phone, settings, sync_view, unlock, wrap_plan
+from fieldpeer.screens.session import FieldSession
+from fieldpeer.screens.widgets import Ui
+from fieldpeer.store.profile import Profile
+
+log = logging.getLogger("fieldpeer.app")
+
+Builder = Callable[..., ft.View]
+ROUTES: list[tuple[re.Pattern[str], Builder]] = [
+    (re.compile(r"^/caseload$"), caseload.build),
+    (re.compile(r"^/person/(?P<person_id>[\w-]+)$"), person.build),
+    (re.compile(r"^/person/(?P<person_id>[\w-]+)/note/new$"), note.build),
+    (re.compile(r"^/note/(?P<note_id>[\w-]+)$"), note.build),
+    (re.compile(r"^/person/(?P<person_id>[\w-]+)/phone$"), phone.build),
+    (re.compile(r"^/person/(?P<person_id>[\w-]+)/checkin$"), checkin.build),
+    (re.compile(r"^/person/(?P<person_id>[\w-]+)/wrap$"), wrap_plan.build),
+    (re.compile(r"^/sync$"), sync_view.build),
+    (re.compile(r"^/settings$"), settings.build),
+]
+IDLE_CHECK_SECONDS = 5
+
+
+class Shell:
+    """One per browser tab / app window: the page, the session and the current route."""
+
+    def __init__(self, page: ft.Page, session: FieldSession) -> None:
+        self.page = page
+        self.session = session
+        self.ui = Ui(self)
+        self.route = "/caseload"
+
+    def start(self) -> None:
+        self.page.title = "FieldPeer"
+        self.page.theme_mode = ft.ThemeMode.LIGHT
+        self.page.theme = ft.Theme(color_scheme_seed=ft.Colors.TEAL)
+        self.page.on_route_change = self._route_changed
+        self.route = self.page.route if self.page.route not in ("", "/") else "/caseload"
+        self.render()
+        self.page.run_task(self._watch_idle)
+
+    def _route_changed(self, event: Any) -> None:
+        if event.route != self.route:  # the browser's back button, or a typed address
+            self.route = event.route
+            self.render()
+
+    def go(self, route: str | None) -> None:
+        self.route = route or "/caseload"
+        self.render()
+        self.page.run_task(self.page.push_route, self.route)
+
+    def render(self) -> None:
+        self.page.views.clear()
+        self.page.views.append(self.build_view(self.route))
+        self.page.update()
+
+    def build_view(self, route: str) -> ft.View:
+        if not self.session.is_set_up:
+            return unlock.build_enrol(self.ui)
+        if not self.session.is_unlocked:
+            return unlock.build(self.ui)
+        for pattern, builder in ROUTES:
+            match = pattern.match(route)
+            if match:
+                try:
+                    return builder(self.ui, **match.groupdict())
+                except LookupError as exc:  # a record that is gone (e.g. discarded draft)
+                    self.toast(str(exc))
+                    return caseload.build(self.ui)
+        return caseload.build(self.ui)
+
+    def toast(self, message: str) -> None:
+        self.page.show_dialog(ft.SnackBar(ft.Semantics(identifier="toast", live_region=True, content=ft.Text(message))))
+
+    def lock(self) -> None:
+        self.session.lock()
+        self.go("/caseload")
+
+    async def _watch_idle(self) -> None:
+        while True:
+            await asyncio.sleep(IDLE_CHECK_SECONDS)
+            if self.session.idle_expired():
+                log.info("auto-lock after idle")
+                self.lock()
+
+
+def make_main(profile_dir: Path, **session_options: Any) -> Callable[[ft.Page], None]:
+    """Each browser tab gets its own shell over one shared session (one peer, one device)."""
+    session = FieldSession(Profile(profile_dir), **session_options)
+
+    def main(page: ft.Page) -> None:
+        Shell(page, session).start()
+
+    return main
+
+
+def run_web(profile_dir: Path, host: str = "127.0.0.1", port: int = 8550) -> None:
+    """Serve the field app in a browser, fully offline (no CDN)."""
+    ft.run(make_main(profile_dir), view=ft.AppView.WEB_BROWSER, host=host, port=port, no_cdn=True)

@@ -1,0 +1,86 @@
+"""The demo: an embedded agency server on SQLite and the field app in web mode on localhost.
+
+Everything is fictional and everything is real: a real agency API with its own database and
+keys, a device enrolled with a one-time code over HTTP, an encrypted device store, sync.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import flet as ft
+import uvicorn
+from sqlmodel import Session
+
+from fieldpeer import demo_data
+from fieldpeer.agency import service
+from fieldpeer.agency.api import AgencySettings, create_app
+from fieldpeer.app import make_main
+from fieldpeer.logs import configure_logging
+from fieldpeer.store import notes, wrap
+from fieldpeer.store.profile import Profile
+from fieldpeer.sync.client import SyncClient, enrol_device
+from fieldpeer.sync.records import ContactNote
+
+
+def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str]:
+    """Agency server in a background thread; returns its URL, the server and a fresh enrol code."""
+    settings = AgencySettings(db_url=f"sqlite:///{data_dir / 'agency.db'}", key_dir=data_dir / "agency-keys")
+    app = create_app(settings)
+    today = date.today()
+    with Session(app.state.engine, expire_on_commit=False) as db:
+        peer = demo_data.demo_peer()
+        service.add_peer(db, peer.name, peer.role, peer.credentials, peer.id)
+        db.flush()
+        for person in demo_data.demo_caseload(today):
+            service.add_person(db, peer.id, person)
+        code = service.create_enrol_code(db, peer.id)
+        db.commit()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="agency-server", daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("The demo agency server did not start.")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, code
+
+
+def prepare_device(profile_dir: Path, agency_url: str, code: str) -> None:
+    """Enrol the demo phone, receive the caseload, and give it some history and WRAPs."""
+    store = enrol_device(Profile(profile_dir), agency_url, code, demo_data.DEMO_PIN, device_name="Demo phone")
+    client = SyncClient(store)
+    client.sync()
+    today = date.today()
+    for index, person in enumerate(demo_data.demo_caseload(today)):
+        wrap.save_wrap_plan(store, demo_data.demo_plan(person), based_on_version=None)
+        for visit in demo_data.demo_history(person, today, seed=index):
+            notes.sign_note(store, notes.save_draft(store, ContactNote(**visit)).id)  # type: ignore[arg-type]
+    client.sync()
+    store.close()
+
+
+def run_demo(data_dir: Path, port: int = 8550, agency_port: int = 8700) -> None:
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    configure_logging(data_dir / "logs")
+    agency_url, agency, code = start_agency(data_dir, agency_port)
+    profile_dir = data_dir / "device"
+    prepare_device(profile_dir, agency_url, code)
+    print(
+        f"\nFieldPeer demo (every person in it is fictional)\n"
+        f"  Field app:     http://127.0.0.1:{port}/   (PIN {demo_data.DEMO_PIN})\n"
+        f"  Agency server: {agency_url}/openapi.json\n"
+        f"  Data:          {data_dir}\nPress Ctrl+C to stop.\n",
+        flush=True,
+    )
+    field_app = ft.run(make_main(profile_dir), export_asgi_app=True, no_cdn=True, view=ft.AppView.WEB_BROWSER)
+    try:
+        uvicorn.run(field_app, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        agency.should_exit = True

@@ -1,0 +1,275 @@
+"""What the peer types, as plain Python: parsing, validation and live previews.
+
+Screens bind widgets to these objects and show their errors; no Flet here, so the rules
+of every form are tested without a UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from pydantic import ValidationError
+
+from fieldpeer import domain
+from fieldpeer.config import ServiceCatalog, service_catalog
+from fieldpeer.domain import ContactMode, ContactSetting, Intervention, SafetyAnswer, WrapSection, Zone
+from fieldpeer.sync.records import Checkin, ContactNote, CrisisPlan, Narrative, Supporter, WrapPlan, WrapPlanSection
+
+Errors = dict[str, str]  # field name -> message a person can act on
+
+
+def parse_day(text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError("Use the form YYYY-MM-DD, for example 2026-11-25.") from exc
+
+
+def parse_clock(text: str) -> time:
+    text = text.strip().replace(".", ":")
+    try:
+        hours, minutes = text.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise ValueError("Use the form HH:MM, for example 14:30.") from exc
+
+
+def clock(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+@dataclass
+class NoteForm:
+    """The contact note screen's state. Times are local wall-clock, like the note itself."""
+
+    person_id: str | None
+    day: str = ""
+    start: str = ""
+    end: str = ""
+    mode: str = ""
+    setting: str = ""
+    service_code: str = ""
+    interventions: set[str] = field(default_factory=set)
+    goal_ids: set[str] = field(default_factory=set)
+    goal: str = ""
+    intervention: str = ""
+    response: str = ""
+    plan: str = ""
+    follow_up: str = ""
+    note_id: str | None = None
+    version: int = 1
+
+    @classmethod
+    def new(cls, person_id: str | None, now: datetime, catalog: ServiceCatalog | None = None) -> "NoteForm":
+        catalog = catalog or service_catalog()
+        return cls(person_id=person_id, day=now.date().isoformat(), start=clock(now), end=clock(now), service_code=catalog.phone_default)
+
+    @classmethod
+    def from_note(cls, note: ContactNote) -> "NoteForm":
+        return cls(
+            person_id=note.person_id, day=note.starts_at.date().isoformat(), start=clock(note.starts_at), end=clock(note.ends_at),
+            mode=note.mode.value if note.mode else "", setting=note.setting.value if note.setting else "", service_code=note.service_code,
+            interventions={i.value for i in note.interventions}, goal_ids=set(note.goal_ids), goal=note.narrative.goal,
+            intervention=note.narrative.intervention, response=note.narrative.response, plan=note.narrative.plan,
+            follow_up=note.follow_up_on.isoformat() if note.follow_up_on else "", note_id=note.id, version=note.version,
+        )
+
+    def start_now(self, now: datetime) -> None:
+        self.day, self.start = now.date().isoformat(), clock(now)
+
+    def end_now(self, now: datetime) -> None:
+        self.end = clock(now)
+
+    def times(self) -> tuple[datetime, datetime]:
+        day = parse_day(self.day) or date.today()
+        start, end = datetime.combine(day, parse_clock(self.start)), datetime.combine(day, parse_clock(self.end))
+        if end < start:
+            raise ValueError("The end time is before the start time.")
+        return start, end
+
+    def minutes(self) -> int | None:
+        try:
+            start, end = self.times()
+        except ValueError:
+            return None
+        return domain.contact_minutes(start, end)
+
+    def units_preview(self, catalog: ServiceCatalog | None = None) -> str:
+        """Shown as the peer types: "45 min · 3 units" (before the daily cap, checked on save)."""
+        minutes = self.minutes()
+        if minutes is None:
+            return "Check the times"
+        service = (catalog or service_catalog()).get(self.service_code)
+        if service is None:
+            return f"{minutes} min"
+        units = domain.billable_units(minutes, service.rule)
+        return f"{minutes} min · {units} unit{'s' if units != 1 else ''}"
+
+    def to_note(self) -> tuple[ContactNote | None, Errors]:
+        errors: Errors = {}
+        start = end = None
+        try:
+            start, end = self.times()
+        except ValueError as exc:
+            errors["time"] = str(exc)
+        try:
+            follow_up = parse_day(self.follow_up)
+        except ValueError as exc:
+            errors["follow_up"] = str(exc)
+            follow_up = None
+        try:
+            parse_day(self.day)
+        except ValueError as exc:
+            errors["day"] = str(exc)
+        if errors or start is None or end is None:
+            return None, errors
+        values: dict[str, object] = dict(
+            person_id=self.person_id, starts_at=start, ends_at=end, mode=self.mode or None, setting=self.setting or None,
+            service_code=self.service_code, interventions=sorted(self.interventions), goal_ids=sorted(self.goal_ids),
+            narrative=Narrative(goal=self.goal, intervention=self.intervention, response=self.response, plan=self.plan),
+            follow_up_on=follow_up, version=self.version,
+        )
+        if self.note_id:
+            values["id"] = self.note_id
+        try:
+            return ContactNote(**values), {}  # type: ignore[arg-type]
+        except ValidationError as exc:
+            return None, {"form": "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))}
+
+
+QUICK_MINUTES = (5, 10, 15, 30)
+
+
+@dataclass
+class PhoneForm:
+    """The telephone quick log: person, duration, a short note, maybe a follow-up."""
+
+    person_id: str
+    minutes: str = "10"
+    summary: str = ""
+    follow_up: str = ""
+
+    def parse(self) -> tuple[int, str, date | None, Errors]:
+        errors: Errors = {}
+        try:
+            minutes = int(self.minutes.strip())
+            if not 1 <= minutes <= 24 * 60:
+                raise ValueError
+        except ValueError:
+            errors["minutes"] = "Enter the call's length in minutes."
+            minutes = 0
+        if not self.summary.strip():
+            errors["summary"] = "Write a short note about the call."
+        try:
+            follow_up = parse_day(self.follow_up)
+        except ValueError as exc:
+            errors["follow_up"] = str(exc)
+            follow_up = None
+        return minutes, self.summary.strip(), follow_up, errors
+
+
+@dataclass
+class CheckinForm:
+    """A pre-crisis check-in walked through the person's own WRAP."""
+
+    person_id: str
+    plan: WrapPlan | None
+    feeling_today: str = ""
+    triggers: set[str] = field(default_factory=set)
+    warning_signs: set[str] = field(default_factory=set)
+    zone: Zone = Zone.WELL
+    actions: set[str] = field(default_factory=set)
+    supporters_contacted: set[str] = field(default_factory=set)
+    safety: SafetyAnswer | None = None
+    notes: str = ""
+
+    def plan_items(self, section: WrapSection) -> list[str]:
+        return list(self.plan.section(section).items) if self.plan else []
+
+    def suggested_actions(self) -> list[str]:
+        """The action plan of the section that matches today's zone, from the person's own plan."""
+        if not self.plan:
+            return []
+        return list(self.plan.section(domain.ZONE_SECTION[self.zone]).actions)
+
+    def supporters(self) -> list[Supporter]:
+        return list(self.plan.crisis_plan.supporters) if self.plan else []
+
+    def suggest_zone(self) -> Zone:
+        """A starting point the person can change: warning signs outrank triggers."""
+        if self.warning_signs:
+            return Zone.EARLY_WARNING
+        if self.triggers:
+            return Zone.TRIGGERS
+        return Zone.WELL
+
+    @property
+    def escalation(self) -> domain.Escalation | None:
+        return domain.escalation_for(self.safety, self.zone) if self.safety else None
+
+    def to_checkin(self) -> tuple[Checkin | None, Errors]:
+        if self.safety is None:
+            return None, {"safety": "Ask the safety question before saving."}
+        return (
+            Checkin(
+                person_id=self.person_id, wrap_plan_id=self.plan.id if self.plan else None, feeling_today=self.feeling_today,
+                triggers_present=sorted(self.triggers), warning_signs_present=sorted(self.warning_signs), zone=self.zone,
+                actions_chosen=sorted(self.actions), supporters_contacted=sorted(self.supporters_contacted), safety=self.safety, notes=self.notes,
+            ),
+            {},
+        )
+
+
+def lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@dataclass
+class WrapForm:
+    """Each section edited as two lists, one item per line."""
+
+    person_id: str
+    based_on_version: int | None
+    items: dict[WrapSection, str] = field(default_factory=dict)
+    actions: dict[WrapSection, str] = field(default_factory=dict)
+    supporters: str = ""  # "Name, phone, relationship" per line
+
+    @classmethod
+    def from_plan(cls, person_id: str, plan: WrapPlan | None) -> "WrapForm":
+        form = cls(person_id=person_id, based_on_version=plan.version if plan else None)
+        for section in WrapSection:
+            if plan and section is not WrapSection.CRISIS_PLAN:
+                form.items[section] = "\n".join(plan.section(section).items)
+                form.actions[section] = "\n".join(plan.section(section).actions)
+        if plan:
+            form.supporters = "\n".join(", ".join(filter(None, [s.name, s.phone, s.relationship])) for s in plan.crisis_plan.supporters)
+        return form
+
+    def to_plan(self, previous: WrapPlan | None) -> WrapPlan:
+        sections = {
+            section: WrapPlanSection(items=lines(self.items.get(section, "")), actions=lines(self.actions.get(section, "")))
+            for section in WrapSection
+            if section is not WrapSection.CRISIS_PLAN and (self.items.get(section) or self.actions.get(section))
+        }
+        supporters = []
+        for line in lines(self.supporters):
+            name, phone, relationship = ([p.strip() for p in line.split(",")] + ["", ""])[:3]
+            supporters.append(Supporter(name=name, phone=phone, relationship=relationship))
+        crisis = previous.crisis_plan.model_copy(update={"supporters": supporters}) if previous else CrisisPlan(supporters=supporters)
+        return WrapPlan(person_id=self.person_id, sections=sections, crisis_plan=crisis)
+
+
+def default_setting_for(mode: str) -> str:
+    """Phone, video, text and e-mail contacts happen remotely; suggest that setting."""
+    return ContactSetting.REMOTE.value if mode and mode != ContactMode.FACE_TO_FACE.value else ""
+
+
+def follow_up_in(days: int, today: date) -> str:
+    return (today + timedelta(days=days)).isoformat()
+
+
+ALL_INTERVENTIONS = list(Intervention)

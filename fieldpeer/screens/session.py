@@ -1,0 +1,157 @@
+"""The app's session, as plain Python: unlock, lock, idle auto-lock, settings, sync.
+
+Screens read and change the app only through this object and the store services; it
+holds no Flet, so the lock rules are tested without a UI.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+
+from fieldpeer.store import outbox, sync_state
+from fieldpeer.store.profile import Profile
+from fieldpeer.store.secrets import write_private_file
+from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.store.vault import VaultError, pin_problem
+from fieldpeer.sync.client import SyncClient, SyncSummary, enrol_device
+
+AUTO_LOCK_CHOICES = (1, 2, 5, 10, 15)
+TEXT_SCALES = {"normal": 1.0, "large": 1.2, "larger": 1.4}
+
+
+@dataclass
+class Settings:
+    """Device preferences: not sensitive, kept in clear beside the vault."""
+
+    auto_lock_minutes: int = 5
+    text_size: str = "normal"
+
+
+class Locked(Exception):
+    pass
+
+
+class FieldSession:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now().replace(second=0, microsecond=0),
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.profile = profile
+        self.clock = clock
+        self.now = now
+        self.http = http
+        self._store: FieldStore | None = None
+        self._client: SyncClient | None = None
+        self.last_activity = clock()
+        self.settings = self._load_settings()
+        self.last_summary: SyncSummary | None = None
+
+    # --- settings ------------------------------------------------------------------
+
+    @property
+    def _settings_path(self) -> Path:
+        return self.profile.root / "settings.json"
+
+    def _load_settings(self) -> Settings:
+        try:
+            return Settings(**json.loads(self._settings_path.read_text()))
+        except (FileNotFoundError, TypeError, ValueError):
+            return Settings()
+
+    def save_settings(self, settings: Settings) -> None:
+        if settings.auto_lock_minutes not in AUTO_LOCK_CHOICES or settings.text_size not in TEXT_SCALES:
+            raise ValueError("Unknown setting.")
+        self.settings = settings
+        write_private_file(self._settings_path, json.dumps(asdict(settings)).encode())
+
+    @property
+    def text_scale(self) -> float:
+        return TEXT_SCALES[self.settings.text_size]
+
+    # --- lock ----------------------------------------------------------------------
+
+    @property
+    def is_set_up(self) -> bool:
+        return self.profile.is_set_up
+
+    @property
+    def is_unlocked(self) -> bool:
+        return self._store is not None
+
+    @property
+    def store(self) -> FieldStore:
+        if self._store is None:
+            raise Locked("FieldPeer is locked.")
+        return self._store
+
+    def unlock(self, pin: str) -> None:
+        """Raises VaultError subclasses with messages meant for the person holding the phone."""
+        self._store = self.profile.unlock(pin)
+        self.touch()
+
+    def enrol(self, server_url: str, code: str, pin: str, pin_again: str) -> None:
+        if pin != pin_again:
+            raise VaultError("The two PINs are not the same.")
+        if problem := pin_problem(pin):
+            raise VaultError(problem)
+        self._store = enrol_device(self.profile, server_url, code, pin, device_name="FieldPeer app", http=self.http)
+        self.touch()
+
+    def lock(self) -> None:
+        if self._store is not None:
+            self._store.close()
+        self._store, self._client = None, None
+        self.profile.vault.lock()
+
+    def touch(self) -> None:
+        self.last_activity = self.clock()
+
+    def idle_expired(self) -> bool:
+        return self.is_unlocked and self.clock() - self.last_activity >= self.settings.auto_lock_minutes * 60
+
+    def change_pin(self, old: str, new: str, new_again: str) -> None:
+        if new != new_again:
+            raise VaultError("The two new PINs are not the same.")
+        self.profile.vault.change_pin(old, new)
+
+    def sign_out_and_wipe(self) -> None:
+        self.lock()
+        self.profile.wipe()
+
+    # --- sync -----------------------------------------------------------------------
+
+    @property
+    def can_sync(self) -> bool:
+        return bool(sync_state.get_value(self.store, "device_id"))
+
+    def sync_client(self) -> SyncClient:
+        if self._client is None:
+            self._client = SyncClient(self.store, http=self.http, on_revoked=self.sign_out_and_wipe, max_attempts=3)
+        return self._client
+
+    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncSummary:
+        self.last_summary = self.sync_client().end_shift(progress)
+        return self.last_summary
+
+    def pending(self) -> outbox.OutboxCounts:
+        return outbox.counts(self.store)
+
+    def last_sync_at(self) -> str:
+        value = sync_state.get_value(self.store, "last_sync_at")
+        if not value:
+            return "never"
+        return datetime.fromisoformat(value).astimezone().strftime("%Y-%m-%d %H:%M")
+
+    def today(self) -> date:
+        return self.now().date()

@@ -1,0 +1,80 @@
+"""Sync / End shift: what is waiting, progress while it goes, and what happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from fieldpeer.screens.widgets import Ui
+from fieldpeer.store import outbox
+from fieldpeer.sync.client import SyncSummary
+
+REASONS = {
+    "not_your_caseload": "this person is not on your caseload at the agency",
+    "stale_version": "someone changed this record at the agency first",
+    "unknown_note": "the note it belongs to did not reach the agency",
+    "invalid": "the record is incomplete or malformed",
+    "peer_mismatch": "it was written under another peer",
+}
+
+
+def readable(reason: str) -> str:
+    code = reason.split(":", 1)[0]
+    return REASONS.get(code, reason)
+
+
+def summary_text(summary: SyncSummary) -> str:
+    parts = [f"Sent {summary.sent}", f"already at the agency {summary.already_on_server}", f"set aside {summary.quarantined}", f"still waiting {summary.pending}", f"received {summary.pulled}"]
+    text = ", ".join(parts) + "."
+    return f"{text} Not finished: {summary.error} Your records are safe on this phone." if summary.error else f"{text} All done."
+
+
+def build(ui: Ui) -> ft.View:
+    shell, session = ui.shell, ui.shell.session
+    counts = session.pending()
+    progress = ft.ProgressBar(value=0, visible=False, semantics_label="Sync progress", height=8)
+    status = ui.text(summary_text(session.last_summary) if session.last_summary else "", 15, identifier="sync-summary")
+    buttons: list[ft.Control] = []
+
+    def run(_: Any) -> None:
+        if not session.can_sync:
+            shell.toast("This is an offline demo profile: there is no agency to sync with.")
+            return
+        progress.visible, progress.value = True, None  # indeterminate until the first batch
+        status.content.value = "Syncing…"  # type: ignore[attr-defined]
+        for b in buttons:
+            b.content.disabled = True  # type: ignore[attr-defined]
+        shell.page.update()
+        shell.page.run_thread(work)
+
+    def on_progress(done: int, total: int) -> None:
+        progress.value = done / total if total else 1
+        status.content.value = f"Sent {done} of {total}…"  # type: ignore[attr-defined]
+        shell.page.update()
+
+    def work() -> None:
+        summary = session.sync(on_progress)
+        if not session.is_set_up:  # revoked: the device wiped itself
+            shell.go("/caseload")
+            return
+        progress.visible = False
+        shell.toast("Sync finished." if summary.ok else "Sync will try again when the network is back.")
+        shell.render()  # fresh counts, summary and quarantine list
+
+    buttons = [ui.button("Sync now", run, "sync-now", primary=False, icon=ft.Icons.SYNC, expand=True), ui.button("End shift", run, "end-shift", icon=ft.Icons.LOGOUT, expand=True)]
+    quarantined = [ui.text(f"{q.record_type.replace('_', ' ')}: {readable(q.reason)}", 14) for q in outbox.quarantined(session.store)]
+    return ui.view(
+        "/sync",
+        "Sync / End shift",
+        [
+            ui.text(f"Waiting to send: {counts.pending}", 17, bold=True, identifier="pending-count"),
+            ui.text(f"Last successful sync: {session.last_sync_at()}", 14, identifier="last-sync"),
+            ft.Row(buttons),
+            progress,
+            status,
+            ui.heading("Set aside by the agency"),
+            *(quarantined or [ui.text("Nothing set aside.", 14)]),
+        ],
+        back="/caseload",
+    )
