@@ -96,9 +96,8 @@ class Shell:
                 self.lock()
 
 
-def make_main(profile_dir: Path, **session_options: Any) -> Callable[[ft.Page], None]:
+def make_main(session: FieldSession) -> Callable[[ft.Page], None]:
     """Each browser tab gets its own shell over one shared session (one peer, one device)."""
-    session = FieldSession(Profile(profile_dir), **session_options)
 
     def main(page: ft.Page) -> None:
         Shell(page, session).start()
@@ -106,6 +105,7 @@ def make_main(profile_dir: Path, **session_options: Any) -> Callable[[ft.Page], 
     return main
 
 
-def run_web(profile_dir: Path, host: str = "127.0.0.1", port: int = 8550) -> None:
-    """Serve the field app in a browser, fully offline (no CDN)."""
-    ft.run(make_main(profile_dir), view=ft.AppView.WEB_BROWSER, host=host, port=port, no_cdn=True)
+def web_app(profile_dir: Path, **session_options: Any) -> Any:
+    """The field app as an ASGI app for uvicorn (shuts down cleanly, unlike ft.run's own server)."""
+    session = FieldSession(Profile(profile_dir), **session_options)
+    return ft.run(make_main(session), export_asgi_app=True, no_cdn=True, view=ft.AppView.WEB_BROWSER)

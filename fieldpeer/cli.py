@@ -24,16 +24,6 @@ from fieldpeer.sync.records import Checkin, ContactNote, Narrative
 DEFAULT_DEMO_DATA = Path(".cache/demo")
 
 
-def seed_demo(store: FieldStore, today: date) -> None:
-    """The fictional caseload, with some history and a WRAP for each person."""
-    for index, person in enumerate(demo_data.demo_caseload(today)):
-        people.save_person(store, person)
-        wrap.save_wrap_plan(store, demo_data.demo_plan(person), based_on_version=None)
-        for visit in demo_data.demo_history(person, today, seed=index):
-            draft = notes.save_draft(store, ContactNote(**visit))  # type: ignore[arg-type]
-            notes.sign_note(store, draft.id)
-
-
 def _print_caseload(store: FieldStore, today: date) -> None:
     caseload = people.list_caseload(store, today)
     print(f"\nCaseload ({len(caseload.entries)} persons, {caseload.pending_sync} changes waiting to sync)")
@@ -59,7 +49,7 @@ def demo_walkthrough(profile_dir: Path) -> int:
     configure_logging(profile.log_dir)
     today = date.today()
     store = profile.set_up(demo_data.DEMO_PIN, demo_data.demo_peer())
-    seed_demo(store, today)
+    demo_data.seed_history(store, today, add_people=True)
     store.close()
     print(f"FieldPeer demo profile: {profile_dir} (PIN {demo_data.DEMO_PIN}; every person is fictional)")
 

@@ -12,19 +12,16 @@ import time
 from datetime import date
 from pathlib import Path
 
-import flet as ft
 import uvicorn
 from sqlmodel import Session
 
 from fieldpeer import demo_data
 from fieldpeer.agency import service
 from fieldpeer.agency.api import AgencySettings, create_app
-from fieldpeer.app import make_main
+from fieldpeer.app import web_app
 from fieldpeer.logs import configure_logging
-from fieldpeer.store import notes, wrap
 from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, enrol_device
-from fieldpeer.sync.records import ContactNote
 
 
 def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str]:
@@ -55,11 +52,7 @@ def prepare_device(profile_dir: Path, agency_url: str, code: str) -> None:
     store = enrol_device(Profile(profile_dir), agency_url, code, demo_data.DEMO_PIN, device_name="Demo phone")
     client = SyncClient(store)
     client.sync()
-    today = date.today()
-    for index, person in enumerate(demo_data.demo_caseload(today)):
-        wrap.save_wrap_plan(store, demo_data.demo_plan(person), based_on_version=None)
-        for visit in demo_data.demo_history(person, today, seed=index):
-            notes.sign_note(store, notes.save_draft(store, ContactNote(**visit)).id)  # type: ignore[arg-type]
+    demo_data.seed_history(store, date.today(), add_people=False)  # the persons came from the agency
     client.sync()
     store.close()
 
@@ -79,7 +72,7 @@ def run_demo(data_dir: Path, port: int = 8550, agency_port: int = 8700) -> None:
         f"  Data:          {data_dir}\nPress Ctrl+C to stop.\n",
         flush=True,
     )
-    field_app = ft.run(make_main(profile_dir), export_asgi_app=True, no_cdn=True, view=ft.AppView.WEB_BROWSER)
+    field_app = web_app(profile_dir)
     try:
         uvicorn.run(field_app, host="127.0.0.1", port=port, log_level="warning")
     finally:

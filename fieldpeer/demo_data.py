@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 from datetime import date, datetime, time, timedelta
 
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, PeerRole, RecoveryStage, ServiceCriterion, WrapSection
-from fieldpeer.sync.records import CrisisPlan, Goal, Narrative, PeerProfile, Person, Supporter, WrapPlan, WrapPlanSection
+from fieldpeer.sync.records import ContactNote, CrisisPlan, Goal, Narrative, PeerProfile, Person, Supporter, WrapPlan, WrapPlanSection
+
+if TYPE_CHECKING:
+    from fieldpeer.store.unit_of_work import FieldStore
 
 DEMO_PIN = "246810"
 DEMO_AGENCY = "Lakeside Community Recovery (fictional)"
@@ -104,3 +108,16 @@ def demo_history(person: Person, today: date, seed: int) -> list[dict[str, objec
             )
         )
     return visits
+
+
+def seed_history(store: "FieldStore", today: date, *, add_people: bool) -> None:
+    """Give a device the demo caseload's WRAPs and signed past contacts (and the persons, when
+    no agency sent them). Written through the store services, so all of it is encrypted."""
+    from fieldpeer.store import notes, people, wrap  # the store imports records, not this module
+
+    for index, person in enumerate(demo_caseload(today)):
+        if add_people:
+            people.save_person(store, person)
+        wrap.save_wrap_plan(store, demo_plan(person), based_on_version=None)
+        for visit in demo_history(person, today, seed=index):
+            notes.sign_note(store, notes.save_draft(store, ContactNote(**visit)).id)  # type: ignore[arg-type]

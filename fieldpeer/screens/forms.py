@@ -38,6 +38,11 @@ def parse_clock(text: str) -> time:
         raise ValueError("Use the form HH:MM, for example 14:30.") from exc
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """ "1 unit", "3 units", "2 addenda"."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def clock(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
@@ -107,7 +112,7 @@ class NoteForm:
         if service is None:
             return f"{minutes} min"
         units = domain.billable_units(minutes, service.rule)
-        return f"{minutes} min · {units} unit{'s' if units != 1 else ''}"
+        return f"{minutes} min · {counted(units, 'unit')}"
 
     def to_note(self) -> tuple[ContactNote | None, Errors]:
         errors: Errors = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import flet as ft
 
 from fieldpeer.screens.caseload import flag_labels
+from fieldpeer.screens.forms import counted
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import consents, people
 
@@ -29,7 +30,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
 
     timeline: list[ft.Control] = []
     for item in people.person_timeline(store, person_id, limit=200):
-        subtitle = " · ".join(filter(None, [item.at.strftime("%Y-%m-%d %H:%M"), item.status, f"{item.addenda} addendum(s)" if item.addenda else ""]))
+        subtitle = " · ".join(filter(None, [item.at.strftime("%Y-%m-%d %H:%M"), item.status, counted(item.addenda, "addendum", "addenda") if item.addenda else ""]))
         tile = ft.ListTile(
             title=ft.Text(item.title, size=ui.size(15)), subtitle=ft.Text(f"{subtitle}\n{item.detail[:140]}", size=ui.size(13)),
             is_three_line=True, on_click=ui.act(lambda e, rid=item.record_id: shell.go(f"/note/{rid}")) if item.kind != "checkin" else None,

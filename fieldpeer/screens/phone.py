@@ -6,9 +6,11 @@ from typing import Any
 
 import flet as ft
 
-from fieldpeer.screens.forms import QUICK_MINUTES, PhoneForm, follow_up_in
+from fieldpeer.screens.forms import QUICK_MINUTES, PhoneForm, counted, follow_up_in
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import notes, people
+
+NO_FOLLOW_UP = "none"
 
 
 def build(ui: Ui, person_id: str) -> ft.View:
@@ -28,7 +30,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
             ui.show_error(message, " ".join(errors.values()))
             return
         note = notes.log_phone_contact(session.store, person_id, minutes, summary, ended_at=session.now(), follow_up_on=follow_up)
-        shell.toast(f"Phone call logged: {note.minutes} min, {note.units} unit(s).")
+        shell.toast(f"Phone call logged: {note.minutes} min, {counted(note.units, 'unit')}.")
         shell.go("/caseload")
 
     today = session.today()
@@ -41,7 +43,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
             minutes_field,
             ui.field("Short note", "", lambda v: setattr(form, "summary", v), multiline=True, hint="What you talked about, what's next", autofocus=True),
             ui.heading("Follow up"),
-            ui.choices([("", "No follow-up"), (follow_up_in(1, today), "Tomorrow"), (follow_up_in(7, today), "In a week")], "", lambda v: setattr(form, "follow_up", v), "follow-up"),
+            ui.choices([(NO_FOLLOW_UP, "No follow-up"), (follow_up_in(1, today), "Tomorrow"), (follow_up_in(7, today), "In a week")], NO_FOLLOW_UP, lambda v: setattr(form, "follow_up", "" if v == NO_FOLLOW_UP else v), "follow-up"),
             message,
             ui.button("Save phone call", save, "save-phone", icon=ft.Icons.CHECK),
         ],

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 
+from fieldpeer import demo_data
 from fieldpeer.store import outbox, sync_state
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.secrets import write_private_file
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.store.vault import VaultError, pin_problem
-from fieldpeer.sync.client import SyncClient, SyncSummary, enrol_device
+from fieldpeer.sync.client import AutoSync, SyncClient, SyncSummary, enrol_device
 
 AUTO_LOCK_CHOICES = (1, 2, 5, 10, 15)
 TEXT_SCALES = {"normal": 1.0, "large": 1.2, "larger": 1.4}
@@ -46,6 +47,7 @@ class FieldSession:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now().replace(second=0, microsecond=0),
         http: httpx.Client | None = None,
+        auto_sync_seconds: float | None = 30.0,
     ) -> None:
         self.profile = profile
         self.clock = clock
@@ -53,6 +55,8 @@ class FieldSession:
         self.http = http
         self._store: FieldStore | None = None
         self._client: SyncClient | None = None
+        self._auto_sync: AutoSync | None = None
+        self.auto_sync_seconds = auto_sync_seconds
         self.last_activity = clock()
         self.settings = self._load_settings()
         self.last_summary: SyncSummary | None = None
@@ -97,21 +101,38 @@ class FieldSession:
 
     def unlock(self, pin: str) -> None:
         """Raises VaultError subclasses with messages meant for the person holding the phone."""
-        self._store = self.profile.unlock(pin)
-        self.touch()
+        self._opened(self.profile.unlock(pin))
 
     def enrol(self, server_url: str, code: str, pin: str, pin_again: str) -> None:
-        if pin != pin_again:
-            raise VaultError("The two PINs are not the same.")
-        if problem := pin_problem(pin):
-            raise VaultError(problem)
-        self._store = enrol_device(self.profile, server_url, code, pin, device_name="FieldPeer app", http=self.http)
+        """First run with the agency: exchange the one-time code, create the vault, fetch the caseload."""
+        _check_new_pin(pin, pin_again)
+        self._opened(enrol_device(self.profile, server_url, code, pin, device_name="FieldPeer app", http=self.http))
+        self.sync()  # the caseload, straight away; offline is fine (it comes with the next sync)
+
+    def start_offline_demo(self, pin: str, pin_again: str) -> None:
+        """A practice profile with a fictional caseload and no agency: nothing ever leaves the phone."""
+        _check_new_pin(pin, pin_again)
+        store = self.profile.set_up(pin, demo_data.demo_peer())
+        demo_data.seed_history(store, self.today(), add_people=True)
+        self._opened(store)
+
+    def _opened(self, store: FieldStore) -> None:
+        self._store = store
         self.touch()
+        if self.auto_sync_seconds and self.can_sync:
+            # Sends what is waiting whenever the agency is reachable, without the peer asking.
+            self._auto_sync = AutoSync(self.sync_client(), interval=self.auto_sync_seconds, on_summary=self._remember)
+            self._auto_sync.start()
+
+    def _remember(self, summary: SyncSummary) -> None:
+        self.last_summary = summary
 
     def lock(self) -> None:
+        if self._auto_sync is not None:
+            self._auto_sync.stop()  # waits for a sync in flight: it must not write to a closed store
         if self._store is not None:
             self._store.close()
-        self._store, self._client = None, None
+        self._store, self._client, self._auto_sync = None, None, None
         self.profile.vault.lock()
 
     def touch(self) -> None:
@@ -121,8 +142,7 @@ class FieldSession:
         return self.is_unlocked and self.clock() - self.last_activity >= self.settings.auto_lock_minutes * 60
 
     def change_pin(self, old: str, new: str, new_again: str) -> None:
-        if new != new_again:
-            raise VaultError("The two new PINs are not the same.")
+        _check_new_pin(new, new_again)
         self.profile.vault.change_pin(old, new)
 
     def sign_out_and_wipe(self) -> None:
@@ -141,8 +161,16 @@ class FieldSession:
         return self._client
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncSummary:
-        self.last_summary = self.sync_client().end_shift(progress)
+        self.last_summary = self.sync_client().sync(progress)
         return self.last_summary
+
+    def end_shift(self, progress: Callable[[int, int], None] | None = None) -> SyncSummary:
+        """Send everything; when all of it reached the agency, lock the phone for the night."""
+        summary = self.sync_client().end_shift(progress)
+        self.last_summary = summary
+        if summary.ok and not summary.pending and self.is_unlocked:
+            self.lock()
+        return summary
 
     def pending(self) -> outbox.OutboxCounts:
         return outbox.counts(self.store)
@@ -155,3 +183,10 @@ class FieldSession:
 
     def today(self) -> date:
         return self.now().date()
+
+
+def _check_new_pin(pin: str, pin_again: str) -> None:
+    if pin != pin_again:
+        raise VaultError("The two PINs are not the same.")
+    if problem := pin_problem(pin):
+        raise VaultError(problem)

@@ -25,9 +25,9 @@ def build(ui: Ui) -> ft.View:
         session.save_settings(replace(session.settings, text_size=value))
         shell.render()
 
-    def change_pin(_: Any) -> None:
+    async def change_pin(_: Any) -> None:
         try:
-            session.change_pin(pins["old"], pins["new"], pins["again"])
+            await ui.offload(session.change_pin, pins["old"], pins["new"], pins["again"])  # two key derivations
         except VaultError as exc:
             ui.show_error(message, str(exc))
             return

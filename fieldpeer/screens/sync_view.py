@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import flet as ft
@@ -37,32 +38,40 @@ def build(ui: Ui) -> ft.View:
     status = ui.text(summary_text(session.last_summary) if session.last_summary else "", 15, identifier="sync-summary")
     buttons: list[ft.Control] = []
 
-    def run(_: Any) -> None:
+    def show_progress(done: int, total: int) -> None:
+        progress.value = done / total if total else 1
+        status.content.value = f"Sent {done} of {total}…"  # type: ignore[attr-defined]
+        shell.page.update()
+
+    async def run(end_of_shift: bool) -> None:
         if not session.can_sync:
             shell.toast("This is an offline demo profile: there is no agency to sync with.")
             return
         progress.visible, progress.value = True, None  # indeterminate until the first batch
         status.content.value = "Syncing…"  # type: ignore[attr-defined]
-        for b in buttons:
-            b.content.disabled = True  # type: ignore[attr-defined]
-        shell.page.update()
-        shell.page.run_thread(work)
+        ui.busy(buttons, True)
+        loop = asyncio.get_running_loop()
 
-    def on_progress(done: int, total: int) -> None:
-        progress.value = done / total if total else 1
-        status.content.value = f"Sent {done} of {total}…"  # type: ignore[attr-defined]
-        shell.page.update()
+        def on_progress(done: int, total: int) -> None:  # called on the sync thread
+            loop.call_soon_threadsafe(show_progress, done, total)
 
-    def work() -> None:
-        summary = session.sync(on_progress)
-        if not session.is_set_up:  # revoked: the device wiped itself
+        summary = await ui.offload(session.end_shift if end_of_shift else session.sync, on_progress)
+        if not session.is_unlocked:  # end of shift with everything sent (locked), or revoked (wiped)
             shell.go("/caseload")
             return
-        progress.visible = False
         shell.toast("Sync finished." if summary.ok else "Sync will try again when the network is back.")
         shell.render()  # fresh counts, summary and quarantine list
 
-    buttons = [ui.button("Sync now", run, "sync-now", primary=False, icon=ft.Icons.SYNC, expand=True), ui.button("End shift", run, "end-shift", icon=ft.Icons.LOGOUT, expand=True)]
+    async def sync_now(_: Any) -> None:
+        await run(end_of_shift=False)
+
+    async def end_shift(_: Any) -> None:
+        await run(end_of_shift=True)
+
+    buttons = [
+        ui.button("Sync now", sync_now, "sync-now", primary=False, icon=ft.Icons.SYNC, expand=True),
+        ui.button("End shift", end_shift, "end-shift", icon=ft.Icons.LOGOUT, expand=True),
+    ]
     quarantined = [ui.text(f"{q.record_type.replace('_', ' ')}: {readable(q.reason)}", 14) for q in outbox.quarantined(session.store)]
     return ui.view(
         "/sync",
@@ -70,11 +79,12 @@ def build(ui: Ui) -> ft.View:
         [
             ui.text(f"Waiting to send: {counts.pending}", 17, bold=True, identifier="pending-count"),
             ui.text(f"Last successful sync: {session.last_sync_at()}", 14, identifier="last-sync"),
+            ui.text("End shift sends everything, then locks the phone.", 14),
             ft.Row(buttons),
             progress,
             status,
             ui.heading("Set aside by the agency"),
-            *(quarantined or [ui.text("Nothing set aside.", 14)]),
+            *(quarantined or [ui.text("Nothing set aside.", 14, identifier="quarantine-empty")]),
         ],
         back="/caseload",
     )

@@ -4,8 +4,10 @@ activity for auto-lock and reports errors instead of crashing the screen."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -25,18 +27,47 @@ class Ui:
         return round(base * self.shell.session.text_scale, 1)
 
     def act(self, handler: Callable[..., Any]) -> Callable[[Any], Any]:
-        """Wrap an event handler: count as activity; a failure becomes a message, not a dead screen."""
+        """Wrap an event handler: count as activity; a failure becomes a message, not a dead screen.
+
+        Async handlers stay async, so they can hand slow work (scrypt, network) to a thread
+        with `offload` instead of stalling every session on the event loop."""
+        if inspect.iscoroutinefunction(handler):
+
+            async def wrapped_async(event: Any = None) -> Any:
+                self.shell.session.touch()
+                try:
+                    return await handler(event)
+                except Exception as exc:  # noqa: BLE001 - the peer must see something, and nothing is lost
+                    self._report(exc)
+                    return None
+
+            return wrapped_async
 
         def wrapped(event: Any = None) -> Any:
             self.shell.session.touch()
             try:
                 return handler(event)
-            except Exception as exc:  # noqa: BLE001 - the peer must see something, and nothing is lost
-                log.error("handler failed: %s", type(exc).__name__)
-                self.shell.toast(str(exc) if isinstance(exc, (ValueError, LookupError)) else "Something went wrong; your saved work is safe.")
+            except Exception as exc:  # noqa: BLE001
+                self._report(exc)
                 return None
 
         return wrapped
+
+    def _report(self, exc: Exception) -> None:
+        log.error("handler failed: %s", type(exc).__name__)  # the type only: messages may quote what was typed
+        self.shell.toast(str(exc) if isinstance(exc, (ValueError, LookupError)) else "Something went wrong; your saved work is safe.")
+
+    @staticmethod
+    def offload(work: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        """Run blocking work (key derivation, network) in a worker thread."""
+        return asyncio.to_thread(work, *args)
+
+    def busy(self, controls: Iterable[ft.Control], on: bool) -> None:
+        """Disable buttons while their work runs, so a second tap cannot start it twice."""
+        for control in controls:
+            target = control.content if isinstance(control, ft.Semantics) else control
+            target.disabled = on  # type: ignore[union-attr]
+        self.shell.page.update()
 
     # --- text -----------------------------------------------------------------------
 

@@ -1,0 +1,322 @@
+"""Every screen driven as a person would, without a browser (see tests/flet_harness.py).
+
+Each test works on a real profile (vault + encrypted SQLite) seeded with the fictional demo
+caseload, and checks what the peer sees and what the store then holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import flet as ft
+import pytest
+
+from fieldpeer import app, demo_data
+from fieldpeer.domain import NoteStatus, WrapSection
+from fieldpeer.screens.session import FieldSession
+from fieldpeer.store import notes, outbox, people, wrap
+from fieldpeer.store.profile import Profile
+from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
+from tests.flet_harness import ScreenHarness, walk
+
+NOW = datetime.combine(TODAY, datetime.min.time()).replace(hour=10, minute=30)
+AVERY = "person-demo-0001"  # first of the demo caseload by name
+TATUM = "person-demo-0020"  # last by name; every demo person has a WRAP with a crisis supporter
+
+
+@pytest.fixture
+def seeded_profile(tmp_path: Path, clock: FakeClock) -> Profile:
+    profile = Profile(tmp_path / "device", cost=TEST_COST, clock=clock)
+    store = profile.set_up(PIN, make_peer())
+    demo_data.seed_history(store, TODAY, add_people=True)
+    store.close()
+    profile.vault.lock()
+    return profile
+
+
+@pytest.fixture
+def session(seeded_profile: Profile, clock: FakeClock) -> FieldSession:
+    return FieldSession(seeded_profile, clock=clock, now=lambda: NOW, auto_sync_seconds=None)
+
+
+@pytest.fixture
+def screen(session: FieldSession) -> Iterator[ScreenHarness]:
+    harness = ScreenHarness(app.make_main(session))
+    yield harness
+    harness.close()
+    session.lock()
+
+
+def unlock(screen: ScreenHarness, pin: str = PIN) -> None:
+    screen.type("PIN", pin)
+    screen.tap("unlock")
+    screen.wait_for(lambda: screen.route == "/caseload", what="the caseload")
+
+
+# --- unlock and first run -----------------------------------------------------------
+
+
+def test_wrong_pin_says_how_many_attempts_are_left_and_the_right_one_opens_the_caseload(screen: ScreenHarness) -> None:
+    assert screen.route == "/unlock"
+    screen.type("PIN", "000111")
+    screen.tap("unlock")
+    screen.wait_for(lambda: screen.find("unlock-error").visible, what="the error")
+    assert "9 attempts left" in screen.text()
+    assert screen.route == "/unlock"
+    unlock(screen)
+    assert "Avery A." in screen.text()
+
+
+def test_first_run_refuses_mismatched_pins_then_starts_the_offline_demo(tmp_path: Path) -> None:
+    session = FieldSession(Profile(tmp_path / "new", cost=TEST_COST), now=lambda: NOW, auto_sync_seconds=None)
+    screen = ScreenHarness(app.make_main(session))
+    try:
+        assert screen.route == "/enrol"
+        screen.type("Choose a PIN (6 or more)", "739164")
+        screen.type("PIN again", "739165")
+        screen.tap("offline-demo")
+        screen.wait_for(lambda: screen.find("enrol-error").visible, what="the error")
+        assert "not the same" in screen.text()
+        assert not session.is_set_up
+        screen.type("PIN again", "739164")
+        screen.tap("offline-demo")
+        screen.wait_for(lambda: screen.route == "/caseload", what="the caseload")
+        assert len([i for i in screen.identifiers() if i.startswith("person-")]) == 20
+        screen.go("/sync")
+        screen.tap("sync-now")
+        assert any("offline demo" in t for t in screen.toasts())
+    finally:
+        screen.close()
+        session.lock()
+
+
+def test_enrolling_against_an_unreachable_agency_explains_and_keeps_the_form(tmp_path: Path) -> None:
+    session = FieldSession(Profile(tmp_path / "new", cost=TEST_COST), auto_sync_seconds=None)
+    screen = ScreenHarness(app.make_main(session))
+    try:
+        screen.type("Agency address", "http://agency.example.org")
+        screen.type("One-time code", "ABCD-EFGH-JKMN")
+        screen.type("Choose a PIN (6 or more)", "739164")
+        screen.type("PIN again", "739164")
+        screen.tap("enrol")
+        screen.wait_for(lambda: screen.find("enrol-error").visible, what="the error")
+        assert "https://" in screen.text()  # plain http to a non-loopback host is refused
+        assert screen.route == "/enrol" and not session.is_set_up
+        assert not screen.inner("enrol", ft.FilledButton).disabled  # the peer can correct and retry
+    finally:
+        screen.close()
+
+
+# --- caseload --------------------------------------------------------------------------
+
+
+def test_caseload_search_filters_by_name_and_says_when_nobody_matches(screen: ScreenHarness) -> None:
+    unlock(screen)
+    screen.type("Search by name", "aver")
+    assert [i for i in screen.identifiers() if i.startswith("person-")] == [f"person-{AVERY}"]
+    screen.type("Search by name", "zzz")
+    assert "Nobody matches that name." in screen.text()
+    screen.type("Search by name", "")
+    assert len([i for i in screen.identifiers() if i.startswith("person-")]) == 20
+
+
+def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    text = screen.text()
+    assert "No contact in 30 days" in text and "Plan review due" in text
+    pending = session.pending().pending
+    assert pending > 0  # the seeded history has not been synced
+    assert screen.find("sync-badge").label == f"Sync: {pending} waiting"
+
+
+# --- telephone quick log -----------------------------------------------------------------
+
+
+def test_phone_call_is_logged_in_three_taps_from_the_caseload(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.tap(f"phone-{AVERY}")  # 1: the phone icon on the person's row
+    assert screen.field("Short note").autofocus  # the keyboard is already up
+    screen.type("Short note", "Confirmed the ride to Thursday's job fair.")  # 2: type
+    screen.tap("save-phone")  # 3: save (10 minutes is the default)
+    assert screen.route == "/caseload"
+    assert "Phone call logged: 10 min, 1 unit." in screen.toasts()
+    latest = people.person_timeline(session.store, AVERY, limit=1)[0]
+    assert latest.detail == "Confirmed the ride to Thursday's job fair." and "10 min" in latest.title
+
+
+def test_phone_call_without_a_note_is_refused_with_a_reason_and_nothing_saved(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    before = session.pending().pending
+    screen.tap(f"phone-{AVERY}")
+    screen.choose("minutes", "30")
+    screen.type("Minutes", "abc")
+    screen.tap("save-phone")
+    assert screen.route.endswith("/phone")
+    assert "Enter the call's length in minutes." in screen.text() and "Write a short note about the call." in screen.text()
+    assert session.pending().pending == before
+
+
+def test_phone_call_follow_up_choice_is_saved(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.tap(f"phone-{AVERY}")
+    screen.choose("minutes", "15")
+    screen.type("Short note", "Left a message about the housing form.")
+    screen.choose("follow-up", "2026-12-02")
+    screen.tap("save-phone")
+    note_id = people.person_timeline(session.store, AVERY, limit=1)[0].record_id
+    note = notes.get_note(session.store, note_id)
+    assert note.follow_up_on is not None and note.follow_up_on.isoformat() == "2026-12-02"
+    assert note.minutes == 15 and note.status is NoteStatus.SIGNED
+
+
+# --- contact note --------------------------------------------------------------------------
+
+
+def open_new_note(screen: ScreenHarness) -> None:
+    unlock(screen)
+    screen.tap(f"person-{AVERY}")
+    screen.tap("new-note")
+    assert screen.route == f"/person/{AVERY}/note/new"
+
+
+def test_note_shows_units_as_you_go_and_explains_bad_times(screen: ScreenHarness) -> None:
+    open_new_note(screen)
+    screen.type("Start (HH:MM)", "09:00")
+    screen.type("End (HH:MM)", "09:40")
+    assert screen.find("units").content.value == "40 min · 3 units"
+    screen.type("End (HH:MM)", "08:00")
+    assert screen.find("units").content.value == "Check the times"
+    screen.tap("save-draft")
+    assert "The end time is before the start time." in screen.text()
+
+
+def test_signing_an_incomplete_note_lists_what_is_missing_and_keeps_the_draft(screen: ScreenHarness, session: FieldSession) -> None:
+    open_new_note(screen)
+    screen.type("Start (HH:MM)", "09:00")
+    screen.tap("sign-note")
+    error = screen.find("note-error").content.value
+    assert error.startswith("Before signing:")
+    drafts = [e for e in people.person_timeline(session.store, AVERY) if e.status == NoteStatus.DRAFT.label]
+    assert len(drafts) == 1  # saved as a draft: nothing typed is lost
+
+
+def test_a_complete_note_is_signed_then_read_only_with_an_addendum(screen: ScreenHarness, session: FieldSession) -> None:
+    open_new_note(screen)
+    screen.type("Start (HH:MM)", "09:00")
+    screen.tap("end-now")  # NOW is 10:30
+    assert screen.field("End (HH:MM)").value == "10:30"
+    screen.select("mode", "face_to_face")
+    screen.select("setting", "community")
+    screen.toggle("intervention-self_help")
+    screen.toggle(next(i for i in screen.identifiers() if i.startswith("goal-")))
+    screen.type("Goal / purpose of the contact", "Work on the apartment search")
+    screen.type("Intervention: what you did together", "Reviewed two listings at the library.")
+    screen.type("Response: how the person responded", "Hopeful; will call one landlord.")
+    screen.type("Plan / next steps", "Meet Friday to look at the flat.")
+    screen.tap("sign-note")
+    assert screen.route == f"/person/{AVERY}", screen.text()
+    note = notes.get_note(session.store, people.person_timeline(session.store, AVERY, limit=1)[0].record_id)
+    assert note.status is NoteStatus.SIGNED and note.minutes == 90 and note.units == 6
+    assert note.narrative.intervention == "Reviewed two listings at the library."
+
+    screen.go(f"/note/{note.id}")
+    assert screen.has("signed-banner") and not screen.has("sign-note")
+    assert all(not isinstance(c, ft.TextField) or c.label == "New addendum" for c in screen.controls())
+    screen.type("New addendum", "Landlord called back: viewing on Monday.")
+    screen.tap("add-addendum")
+    assert "Landlord called back: viewing on Monday." in screen.text()
+    assert [a.text for a in notes.list_addenda(session.store, note.id)] == ["Landlord called back: viewing on Monday."]
+
+
+# --- pre-crisis check-in -------------------------------------------------------------------
+
+
+def test_safety_yes_shows_crisis_resources_at_once_and_queues_an_urgent_alert_first(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{TATUM}/checkin")
+    assert not screen.has("crisis-resources")
+    screen.type("How are you today? (in their words)", "Not sleeping, on edge.")
+    screen.toggle("sign-Not sleeping")
+    screen.choose("zone", "early_warning")
+    screen.toggle("action-Tell my sister")
+    screen.choose("safety", "yes")
+    assert screen.has("crisis-resources")  # before saving: the peer needs it now
+    panel = "\n".join(t.value for t in walk(screen.find("crisis-resources")) if isinstance(t, ft.Text))
+    assert "988" in panel and "Sister (fictional) 555-0142" in panel
+    screen.tap("save-checkin")
+    assert screen.route == f"/person/{TATUM}"
+    assert "Check-in saved. Urgent alert queued to sync first." in screen.toasts()
+    assert outbox.next_batch(session.store, 1)[0].record_type == "safety_alert"
+    screen.go("/caseload")
+    rows = [i for i in screen.identifiers() if i.startswith("person-")]
+    assert rows[0] == f"person-{TATUM}" != f"person-{AVERY}"  # an open alert goes to the top, above the alphabet
+    assert "Safety alert" in screen.text()
+
+
+def test_safety_no_shows_no_crisis_panel_and_an_unanswered_question_blocks_saving(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}/checkin")
+    screen.tap("save-checkin")
+    assert "Ask the safety question before saving." in screen.text()
+    screen.choose("safety", "no")
+    assert not screen.has("crisis-resources")
+    screen.tap("save-checkin")
+    assert "Check-in saved." in screen.toasts()
+    latest = people.person_timeline(session.store, AVERY, limit=1)[0]
+    assert latest.kind == "checkin" and latest.status == ""  # no safety alert raised
+    assert outbox.next_batch(session.store, 1)[0].record_type != "safety_alert"
+
+
+# --- WRAP ----------------------------------------------------------------------------------------
+
+
+def test_editing_the_wrap_saves_a_new_version(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}/wrap")
+    assert "Version 1" in screen.find("wrap-version").content.value
+    triggers = [f for f in screen.controls() if isinstance(f, ft.TextField) and f.label == "What I notice (one per line)"][2]
+    screen._event(triggers, "change", "Money worries\nLoud neighbours", {"value": "Money worries\nLoud neighbours"})
+    screen.tap("save-wrap")
+    assert "WRAP saved as version 2." in screen.toasts()
+    plan = wrap.get_wrap_plan(session.store, AVERY)
+    assert plan is not None and plan.version == 2
+    assert plan.section(WrapSection.TRIGGERS).items == ["Money worries", "Loud neighbours"]
+
+
+# --- settings, lock ----------------------------------------------------------------------------
+
+
+def test_settings_change_auto_lock_text_size_and_pin(screen: ScreenHarness, session: FieldSession, seeded_profile: Profile) -> None:
+    unlock(screen)
+    screen.tap("settings")
+    screen.select("auto-lock", "10")
+    screen.select("text-size", "large")
+    assert session.settings.auto_lock_minutes == 10 and session.text_scale == 1.2
+    assert FieldSession(seeded_profile).settings.auto_lock_minutes == 10  # kept across restarts
+    screen.type("Current PIN", PIN)
+    screen.type("New PIN", "864209")
+    screen.type("New PIN again", "864201")
+    screen.tap("change-pin")
+    screen.wait_for(lambda: screen.find("settings-error").visible, what="the error")
+    screen.type("New PIN again", "864209")
+    screen.tap("change-pin")
+    screen.wait_for(lambda: "PIN changed." in screen.toasts(), what="PIN changed")
+    screen.tap("settings-lock")
+    assert screen.route == "/unlock"
+    unlock(screen, "864209")
+
+
+def test_idle_auto_lock_returns_to_the_pin_screen(screen: ScreenHarness, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "IDLE_CHECK_SECONDS", 0.05)
+    unlock(screen)  # the watcher started at 5 s; the next checks come quickly
+    clock.advance(5 * 60)
+    screen.wait_for(lambda: screen.route == "/unlock", timeout=15, what="auto-lock")
+
+
+def test_a_gone_record_in_the_address_bar_shows_the_caseload_with_a_message(screen: ScreenHarness) -> None:
+    unlock(screen)
+    screen.go("/note/no-such-note")
+    assert screen.route == "/caseload"
+    assert "That note is not on this device." in screen.toasts()
