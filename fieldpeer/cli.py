@@ -118,6 +118,18 @@ def run_sync(profile_dir: Path) -> int:
     return 0 if summary.ok else 3
 
 
+def serve_field_app(profile_dir: Path, port: int) -> int:
+    import uvicorn
+
+    from fieldpeer.app import web_app
+
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(profile_dir / "logs")
+    print(f"FieldPeer field app: http://127.0.0.1:{port}/  (profile {profile_dir})", flush=True)
+    uvicorn.run(web_app(profile_dir), host="127.0.0.1", port=port, log_level="warning")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fieldpeer", description="FieldPeer: the field tool for peer support workers.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--data", type=Path, default=DEFAULT_DEMO_DATA, help="demo data folder (recreated each run)")
     demo.add_argument("--port", type=int, default=8550, help="port of the field app (web)")
     demo.add_argument("--agency-port", type=int, default=8700, help="port of the embedded agency server")
+    web = commands.add_parser("web", help="serve the field app for one device profile in your browser (first run enrols it)")
+    web.add_argument("--profile", type=Path, required=True, help="the device profile folder")
+    web.add_argument("--port", type=int, default=8550)
     walk = commands.add_parser("walkthrough", help="a text-only tour of the encrypted store (no browser, no server)")
     walk.add_argument("--profile", type=Path, default=DEFAULT_DEMO_DATA / "walkthrough", help="profile folder (recreated each run)")
     sync = commands.add_parser("sync", help="run one sync of a device profile (PIN from $FIELDPEER_PIN or a prompt)")
@@ -141,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
 
         run_demo(args.data, port=args.port, agency_port=args.agency_port)
         return 0
+    if args.command == "web":
+        return serve_field_app(args.profile, args.port)
     if args.command == "walkthrough":
         return demo_walkthrough(args.profile)
     if args.command == "sync":

@@ -134,6 +134,11 @@ class WrapSection(LabelledEnum):
     CRISIS_PLAN = ("crisis_plan", "Crisis plan")
     POST_CRISIS = ("post_crisis", "Post-crisis plan")
 
+    @property
+    def short(self) -> str:
+        """The section's name without "and action plan", for field labels."""
+        return self.label.removesuffix(" and action plan").removesuffix(" plan")
+
 
 class Zone(LabelledEnum):
     """Which part of the person's own plan applies today, calmest first."""

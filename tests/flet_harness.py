@@ -113,7 +113,8 @@ class ScreenHarness:
         return str(self.view.route)
 
     def controls(self) -> list[Any]:
-        return list(walk(self.view))
+        """The current view and whatever is open over it (bottom sheets, dialogs)."""
+        return [*walk(self.view), *walk([d for d in self.page._dialogs.controls if d.open])]
 
     def texts(self) -> list[str]:
         """Visible text, as a screen reader would meet it (hidden branches skipped)."""
@@ -186,8 +187,9 @@ class ScreenHarness:
         self._event(self.field(label), "submit", self.field(label).value)
 
     def select(self, identifier: str, key: str) -> None:
-        menu = self.inner(identifier, ft.Dropdown)
-        self._event(menu, "select", key, {"value": key})
+        """A picker: open its sheet, tap the option."""
+        self.tap(identifier)
+        self.tap(f"{identifier}-{key}")
 
     def choose(self, identifier: str, key: str) -> None:
         """A radio button: `identifier` is the group's, `key` the option's."""

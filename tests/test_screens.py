@@ -128,7 +128,8 @@ def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldS
     assert "No contact in 30 days" in text and "Plan review due" in text
     pending = session.pending().pending
     assert pending > 0  # the seeded history has not been synced
-    assert screen.find("sync-badge").label == f"Sync: {pending} waiting"
+    badge = screen.inner("sync-badge", ft.Icon)
+    assert badge.semantics_label == f"Sync: {pending} waiting" and badge.badge.label == str(pending)
 
 
 # --- telephone quick log -----------------------------------------------------------------
@@ -276,8 +277,8 @@ def test_editing_the_wrap_saves_a_new_version(screen: ScreenHarness, session: Fi
     unlock(screen)
     screen.go(f"/person/{AVERY}/wrap")
     assert "Version 1" in screen.find("wrap-version").content.value
-    triggers = [f for f in screen.controls() if isinstance(f, ft.TextField) and f.label == "What I notice (one per line)"][2]
-    screen._event(triggers, "change", "Money worries\nLoud neighbours", {"value": "Money worries\nLoud neighbours"})
+    assert screen.field("Triggers: what I notice").value == "Money worries\nCrowded buses\nAnniversaries"
+    screen.type("Triggers: what I notice", "Money worries\nLoud neighbours")
     screen.tap("save-wrap")
     assert "WRAP saved as version 2." in screen.toasts()
     plan = wrap.get_wrap_plan(session.store, AVERY)

@@ -6,7 +6,7 @@ from typing import Any
 
 import flet as ft
 
-from fieldpeer.screens.widgets import TOUCH, Ui
+from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people
 
 
@@ -54,9 +54,7 @@ def build(ui: Ui) -> ft.View:
     pending = data.pending_sync
     sync_label = f"Sync: {pending} waiting" if pending else "Sync: all sent"
     actions = [
-        ft.Semantics(identifier="sync-badge", button=True, label=sync_label, content=ft.IconButton(
-            icon=ft.Icon(ft.Icons.SYNC, badge=ft.Badge(label=str(pending)) if pending else None), tooltip=sync_label,
-            on_click=ui.act(lambda e: shell.go("/sync")), width=TOUCH, height=TOUCH)),
+        ui.icon_button(ft.Icons.SYNC, sync_label, lambda e: shell.go("/sync"), "sync-badge", badge=str(pending) if pending else None),
         ui.icon_button(ft.Icons.SETTINGS, "Settings", lambda e: shell.go("/settings"), "settings"),
         ui.icon_button(ft.Icons.LOCK, "Lock now", lambda e: shell.lock(), "lock-now"),
     ]

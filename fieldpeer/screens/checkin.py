@@ -16,6 +16,7 @@ from fieldpeer.screens.forms import CheckinForm
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people, wrap
 
+CRISIS_KEY = "crisis-resources"
 SAFETY_QUESTION = "Are you thinking about hurting yourself or someone else?"
 
 
@@ -44,7 +45,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
     shell, store = ui.shell, ui.shell.session.store
     person = people.get_person(store, person_id)
     form = CheckinForm(person_id=person_id, plan=wrap.get_wrap_plan(store, person_id))
-    crisis_box = ft.Column([])
+    crisis_box = ft.Column([], key=ft.ScrollKey(CRISIS_KEY))
     actions_box = ft.Column([])
     message = ui.error("", "checkin-error")
 
@@ -65,10 +66,12 @@ def build(ui: Ui, person_id: str) -> ft.View:
         form.zone = Zone(value)
         refresh_actions()
 
-    def answer_safety(value: str) -> None:
+    async def answer_safety(value: str) -> None:
         form.safety = SafetyAnswer(value)
         crisis_box.controls = [crisis_panel(ui, form)] if form.escalation is Escalation.URGENT else []
         shell.page.update()
+        if crisis_box.controls:  # bring the resources into view at once, not below the fold
+            await view.controls[0].scroll_to(scroll_key=ft.ScrollKey(CRISIS_KEY), duration=250)  # type: ignore[attr-defined]
 
     def save(_: Any) -> None:
         checkin, errors = form.to_checkin()
@@ -84,7 +87,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
     supporters = [(s.name, s.name) for s in form.supporters()]
     refresh_actions_initial = sorted(set(form.suggested_actions()))
     actions_box.controls = [ui.chips([(a, a) for a in refresh_actions_initial], form.actions, toggle(form.actions), "action")] if refresh_actions_initial else [ui.text("Their plan lists no actions for this zone yet.", 14)]
-    return ui.view(
+    view = ui.view(
         f"/person/{person_id}/checkin",
         f"Check-in · {person.preferred_name}",
         [
@@ -109,3 +112,4 @@ def build(ui: Ui, person_id: str) -> ft.View:
         ],
         back=f"/person/{person_id}",
     )
+    return view

@@ -13,6 +13,8 @@ from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import notes, people
 from fieldpeer.sync.records import ContactNote
 
+NOW_BUTTON_WIDTH = 124  # both rows alike, so the two time fields line up
+
 
 def build(ui: Ui, person_id: str | None = None, note_id: str | None = None) -> ft.View:
     store = ui.shell.session.store
@@ -61,7 +63,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         shell.page.update()
 
     def setting_menu() -> ft.Control:
-        return ui.dropdown("Where (setting)", ContactSetting.choices(), form.setting, lambda v: update(setting=v), "setting")
+        return ui.picker("Where (setting)", ContactSetting.choices(), form.setting, lambda v: update(setting=v), "setting")
 
     setting_box.controls = [setting_menu()]
 
@@ -101,12 +103,12 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         title,
         [
             ui.field("Date (YYYY-MM-DD)", form.day, lambda v: update(day=v)),
-            ft.Row([ft.Container(start, expand=True), ui.button("Start now", now_button("start"), "start-now", primary=False)]),
-            ft.Row([ft.Container(end, expand=True), ui.button("End now", now_button("end"), "end-now", primary=False)]),
+            ft.Row([ft.Container(start, expand=True), ft.Container(ui.button("Start now", now_button("start"), "start-now", primary=False), width=NOW_BUTTON_WIDTH)]),
+            ft.Row([ft.Container(end, expand=True), ft.Container(ui.button("End now", now_button("end"), "end-now", primary=False), width=NOW_BUTTON_WIDTH)]),
             units,
-            ui.dropdown("How (mode)", ContactMode.choices(), form.mode, choose_mode, "mode"),
+            ui.picker("How (mode)", ContactMode.choices(), form.mode, choose_mode, "mode"),
             setting_box,
-            ui.dropdown("Service", [(c.code, f"{c.code} · {c.label}") for c in catalog.codes], form.service_code, lambda v: update(service_code=v), "service"),
+            ui.picker("Service", [(c.code, f"{c.code} · {c.label}") for c in catalog.codes], form.service_code, lambda v: update(service_code=v), "service"),
             ui.heading("Interventions"),
             ui.chips(Intervention.choices(), form.interventions, toggle(form.interventions), "intervention"),
             *([ui.heading("Goals addressed"), ui.chips(goals, form.goal_ids, toggle(form.goal_ids), "goal")] if goals else []),

@@ -52,8 +52,8 @@ def build(ui: Ui) -> ft.View:
         "/settings",
         "Settings",
         [
-            ui.dropdown("Lock after (minutes without use)", [(str(m), f"{m} minutes") for m in AUTO_LOCK_CHOICES], str(session.settings.auto_lock_minutes), set_auto_lock, "auto-lock"),
-            ui.dropdown("Text size", [(k, k.capitalize()) for k in TEXT_SCALES], session.settings.text_size, set_text, "text-size"),
+            ui.picker("Lock after (minutes without use)", [(str(m), f"{m} minutes") for m in AUTO_LOCK_CHOICES], str(session.settings.auto_lock_minutes), set_auto_lock, "auto-lock"),
+            ui.picker("Text size", [(k, k.capitalize()) for k in TEXT_SCALES], session.settings.text_size, set_text, "text-size"),
             ui.heading("Change PIN"),
             ui.field("Current PIN", "", lambda v: pins.__setitem__("old", v), password=True, number=True),
             ui.field("New PIN", "", lambda v: pins.__setitem__("new", v), password=True, number=True),

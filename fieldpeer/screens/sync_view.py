@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from fieldpeer.screens.forms import counted
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import outbox
 from fieldpeer.sync.client import SyncSummary
@@ -26,8 +27,16 @@ def readable(reason: str) -> str:
 
 
 def summary_text(summary: SyncSummary) -> str:
-    parts = [f"Sent {summary.sent}", f"already at the agency {summary.already_on_server}", f"set aside {summary.quarantined}", f"still waiting {summary.pending}", f"received {summary.pulled}"]
-    text = ", ".join(parts) + "."
+    """What a sync did, in words, leaving out what did not happen."""
+    parts = [
+        f"{counted(summary.sent, 'record')} sent" if summary.sent else "",
+        f"{summary.already_on_server} already at the agency" if summary.already_on_server else "",
+        f"{summary.quarantined} set aside (see Sync)" if summary.quarantined else "",
+        f"{summary.pending} still waiting" if summary.pending else "",
+        f"{counted(summary.pulled, 'update')} received" if summary.pulled else "",
+    ]
+    text = ", ".join(filter(None, parts)) or "Nothing new"
+    text = text[0].upper() + text[1:] + "."
     return f"{text} Not finished: {summary.error} Your records are safe on this phone." if summary.error else f"{text} All done."
 
 

@@ -99,18 +99,52 @@ class Ui:
     ) -> ft.TextField:
         return ft.TextField(
             label=label, value=value, hint_text=hint, error=error or None, multiline=multiline, min_lines=3 if multiline else None,
-            max_lines=8 if multiline else 1, password=password, can_reveal_password=password, autofocus=autofocus,
+            max_lines=8 if multiline else 1, password=password, autofocus=autofocus,  # no reveal icon: it has no label and is 40 px
             keyboard_type=ft.KeyboardType.NUMBER if number else ft.KeyboardType.TEXT, text_size=self.size(16),
             on_change=self.act(lambda e: on_change(e.control.value)), on_submit=self.act(on_submit) if on_submit else None,
         )
 
-    def dropdown(self, label: str, options: Iterable[tuple[str, str]], value: str, on_select: Callable[[str], None], identifier: str) -> ft.Control:
-        menu = ft.Dropdown(
-            label=label, value=value or None, options=[ft.DropdownOption(key=k, text=t) for k, t in options], expand=True,
-            on_select=self.act(lambda e: on_select(e.control.value or "")), text_size=self.size(15),
+    def picker(self, label: str, options: Iterable[tuple[str, str]], value: str, on_select: Callable[[str], None], identifier: str) -> ft.Control:
+        """One choice from a list: a field-like button ("How (mode) · Face-to-face") that opens a
+        bottom sheet of options, each a full-width row. Unlike Flet's Dropdown, the focusable
+        node carries the label and the current value, so a screen reader reads both."""
+        options = list(options)
+        names = dict(options)
+        current = ft.Text(names.get(value, "Choose…"), size=self.size(16), no_wrap=False)
+
+        def choose(key: str) -> Callable[[Any], None]:
+            def chosen(_: Any) -> None:
+                self.shell.page.pop_dialog()
+                current.value = names[key]
+                on_select(key)
+                self.shell.page.update()
+
+            return chosen
+
+        def open_sheet(_: Any) -> None:
+            chosen_now = next((k for k, t in options if t == current.value), None)
+            rows = [
+                ft.Semantics(identifier=f"{identifier}-{key}", content=ft.ListTile(
+                    title=ft.Text(text, size=self.size(16)), selected=key == chosen_now, min_height=TOUCH + 8,
+                    trailing=ft.Icon(ft.Icons.CHECK, semantics_label="chosen") if key == chosen_now else None, on_click=self.act(choose(key)),
+                ))
+                for key, text in options
+            ]
+            sheet = ft.BottomSheet(
+                ft.Container(ft.Column([self.heading(label), *rows], tight=True, spacing=0, scroll=ft.ScrollMode.AUTO), padding=ft.Padding.symmetric(vertical=12)),
+                scrollable=True, show_drag_handle=True,
+            )
+            self.shell.page.show_dialog(sheet)
+
+        face = ft.Row(
+            [ft.Column([ft.Text(label, size=self.size(12)), current], spacing=0, expand=True), ft.Icon(ft.Icons.ARROW_DROP_DOWN)],
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
         )
-        # A Row keeps a stretched Dropdown's hit box to the widget (see architecture.md).
-        return ft.Semantics(identifier=identifier, content=ft.Row([menu]))
+        button = ft.OutlinedButton(
+            content=face, on_click=self.act(open_sheet),
+            style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=4), padding=ft.Padding.symmetric(horizontal=12, vertical=6)),
+        )
+        return ft.Semantics(identifier=identifier, content=ft.Container(button, height=TOUCH + 12))
 
     def chips(self, options: Iterable[tuple[str, str]], selected: set[str], on_toggle: Callable[[str, bool], None], identifier: str) -> ft.Control:
         chips = []
@@ -119,29 +153,40 @@ class Ui:
                 label=ft.Text(label, size=self.size(14)), selected=key in selected,
                 on_select=self.act(lambda e, key=key: on_toggle(key, bool(e.control.selected))),
             )
-            chips.append(ft.Semantics(identifier=f"{identifier}-{key}", label=label, content=ft.Container(chip, height=TOUCH)))
+            chips.append(ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(chip, height=TOUCH)))
         return ft.Row(chips, wrap=True, spacing=6, run_spacing=4)
 
-    def choices(self, options: Iterable[tuple[str, str]], value: str | None, on_change: Callable[[str], None], identifier: str) -> ft.Control:
+    def choices(self, options: Iterable[tuple[str, str]], value: str | None, on_change: Callable[[str], Any], identifier: str) -> ft.Control:
         """A single choice as radio buttons (each row a 48 px target)."""
         radios = [
             ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(ft.Radio(value=key, label=label), height=TOUCH))
             for key, label in options
         ]
-        return ft.RadioGroup(value=value, content=ft.Column(radios, spacing=0), on_change=self.act(lambda e: on_change(e.control.value or "")))
+        if inspect.iscoroutinefunction(on_change):
+
+            async def changed(e: Any) -> None:
+                await on_change(e.control.value or "")
+        else:
+
+            def changed(e: Any) -> None:
+                on_change(e.control.value or "")
+
+        return ft.RadioGroup(value=value, content=ft.Column(radios, spacing=0), on_change=self.act(changed))
 
     # --- buttons --------------------------------------------------------------------
+
+    # The Semantics wrappers only carry a test identifier: the focusable node a screen reader
+    # lands on is the button itself, so that is where the name must be (its text, or the
+    # icon's semantics label).
 
     def button(self, label: str, on_click: Callable[[Any], Any], identifier: str, *, primary: bool = True, icon: Any = None, expand: bool = False) -> ft.Control:
         kind = ft.FilledButton if primary else ft.OutlinedButton
         button = kind(content=label, icon=icon, on_click=self.act(on_click), height=TOUCH, expand=expand)
-        return ft.Semantics(identifier=identifier, button=True, label=label, content=button)
+        return ft.Semantics(identifier=identifier, content=button)
 
-    def icon_button(self, icon: Any, label: str, on_click: Callable[[Any], Any], identifier: str) -> ft.Control:
-        return ft.Semantics(
-            identifier=identifier, button=True, label=label,
-            content=ft.IconButton(icon=icon, tooltip=label, on_click=self.act(on_click), width=TOUCH, height=TOUCH),
-        )
+    def icon_button(self, icon: Any, label: str, on_click: Callable[[Any], Any], identifier: str, *, badge: str | None = None) -> ft.Control:
+        glyph = ft.Icon(icon, semantics_label=label, badge=ft.Badge(label=badge) if badge else None)
+        return ft.Semantics(identifier=identifier, content=ft.IconButton(icon=glyph, tooltip=label, on_click=self.act(on_click), width=TOUCH, height=TOUCH))
 
     # --- layout ---------------------------------------------------------------------
 

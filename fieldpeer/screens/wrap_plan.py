@@ -33,8 +33,9 @@ def build(ui: Ui, person_id: str) -> ft.View:
             continue
         sections += [
             ui.heading(section.label),
-            ui.field("What I notice (one per line)", form.items.get(section, ""), lambda v, s=section: form.items.__setitem__(s, v), multiline=True),
-            ui.field("What I will do (one per line)", form.actions.get(section, ""), lambda v, s=section: form.actions.__setitem__(s, v), multiline=True),
+            # Each label names its section: a screen reader meets the fields one by one.
+            ui.field(f"{section.short}: what I notice", form.items.get(section, ""), lambda v, s=section: form.items.__setitem__(s, v), multiline=True, hint="One per line"),
+            ui.field(f"{section.short}: what I will do", form.actions.get(section, ""), lambda v, s=section: form.actions.__setitem__(s, v), multiline=True, hint="One per line"),
         ]
     version = f"Version {plan.version}, saved {plan.saved_at.astimezone():%Y-%m-%d}" if plan else "No plan yet: write it together, in their words."
     return ui.view(
