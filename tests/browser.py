@@ -27,7 +27,8 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 APP_BAR = 56  # px: the app bar covers the top of every screen
-SCROLL_TOP = APP_BAR + 8  # px: where a view's scrolling list starts (the view's top padding)
+VIEW_PADDING = 8  # px: above and below a view's scrolling list
+SCROLL_TOP = APP_BAR + VIEW_PADDING  # px: where a view's scrolling list starts
 ARTIFACTS = ROOT / "artifacts" / "screens"
 
 
@@ -115,6 +116,17 @@ class AppPage:
             self.page.mouse.wheel(0, step or 1)
             self.page.wait_for_timeout(120)
 
+    def wait_on_screen(self, identifier: str, timeout: float = 5) -> None:
+        """Without scrolling: the app itself must bring `identifier` fully into view."""
+        size = self.page.viewport_size or PHONE
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            box = self.by_id(identifier).bounding_box() if self.by_id(identifier).count() else None
+            if box and box["y"] >= APP_BAR and box["y"] + box["height"] <= size["height"]:
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"{identifier} is not on screen")
+
     def tap(self, identifier: str) -> None:
         """Activate a control the way a screen reader does: a click on its tappable semantics
         node, which Flutter turns into the tap action. No coordinates, so no race with a
@@ -180,7 +192,7 @@ class AppPage:
         width = size["width"]
         problems = []
         for c in self.controls():
-            cut = (APP_BAR - 1 < c["y"] < SCROLL_TOP + 1) or c["y"] + c["height"] > size["height"] - 1
+            cut = (APP_BAR - 1 < c["y"] < SCROLL_TOP + 1) or c["y"] + c["height"] > size["height"] - VIEW_PADDING - 1
             if cut:  # partly scrolled out of view: Flutter reports the clipped rect, not the control's
                 continue
             where = f"{c['role']} {c['name']!r} ({c['id']}) {c['width']:.0f}x{c['height']:.0f} at ({c['x']:.0f}, {c['y']:.0f})"
@@ -190,6 +202,25 @@ class AppPage:
                 problems.append(f"touch target under {min_target} px: {where}")
             if c["x"] < -0.5 or c["x"] + c["width"] > width + 0.5:
                 problems.append(f"overflows the {width} px screen: {where}")
+        return problems
+
+
+    def scan(self, name: str, max_screens: int = 12) -> list[str]:
+        """Scroll a whole screen from top to bottom, screenshot each stretch, and collect the
+        accessibility problems met anywhere on it."""
+        size = self.page.viewport_size or PHONE
+        self.page.mouse.move(size["width"] / 2, size["height"] / 2)
+        problems: list[str] = []
+        previous = None
+        for stretch in range(max_screens):
+            self.page.wait_for_timeout(250)
+            self.shot(f"{name}-{stretch + 1}")
+            problems += [p for p in self.accessibility_problems() if p not in problems]
+            snapshot = self.page.evaluate("() => [...document.querySelectorAll('flt-semantics')].map(e => e.getBoundingClientRect().y).join(',')")
+            if snapshot == previous:  # the wheel moved nothing: the bottom
+                break
+            previous = snapshot
+            self.page.mouse.wheel(0, size["height"] - 2 * APP_BAR)
         return problems
 
 

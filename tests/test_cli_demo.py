@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+import pytest
+
 
 def test_text_walkthrough(tmp_path: Path) -> None:
     result = subprocess.run(
@@ -19,3 +22,42 @@ def test_text_walkthrough(tmp_path: Path) -> None:
     assert "SAFETY ALERT" in out
     assert "Plaintext names found in the database files: 0." in out
     assert (tmp_path / "demo" / "vault.json").exists()
+
+
+@pytest.mark.slow
+def test_demo_command_serves_the_field_app_with_an_enrolled_demo_caseload(tmp_path: Path) -> None:
+    """The README's main command: embedded agency + field app in web mode, fictional caseload."""
+    from tests.browser import ARTIFACTS, phone_browser
+    from tests.servers import free_port
+
+    port, agency_port = free_port(), free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "fieldpeer.cli", "demo", "--data", str(tmp_path / "demo"), "--port", str(port), "--agency-port", str(agency_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        banner = ""
+        assert demo.stdout is not None
+        while "Press Ctrl+C" not in banner:
+            line = demo.stdout.readline()
+            assert line, f"demo exited early: {banner}"
+            banner += line
+        assert f"http://127.0.0.1:{port}/" in banner and "PIN 246810" in banner
+        assert httpx.get(f"http://127.0.0.1:{agency_port}/api/v1/health", timeout=5).status_code == 200
+        with phone_browser(ARTIFACTS) as app:
+            app.open(f"http://127.0.0.1:{port}/")
+            app.fill("PIN", "246810")
+            app.tap("unlock")
+            app.wait_id("person-person-demo-0001")
+            app.shot("demo-caseload")
+            rows = app.page.locator('[flt-semantics-identifier^="person-"]').count()
+            assert rows >= 10  # the first screenful of the 20 fictional persons
+            names = {c["id"]: c["name"] for c in app.controls()}
+            assert names.get("sync-badge") == "Sync: all sent"  # the demo device was enrolled and synced
+    finally:
+        demo.terminate()
+        try:
+            demo.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait(timeout=10)

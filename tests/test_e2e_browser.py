@@ -130,8 +130,9 @@ def test_a_peers_shift_from_enrolment_to_the_agency(shift: Shift) -> None:
         app.fill("How are you today? (in their words)", FEELING)
         app.tap("safety-yes")
         crisis = app.wait_id("crisis-resources")
+        app.wait_on_screen("call-line-0")  # the app scrolls the resources into view by itself
         panel = crisis.inner_text()
-        assert "988" in panel and "Sam Supporter" in panel
+        assert "Call 988 Suicide & Crisis Lifeline: 988" in panel and "Call Sam Supporter: 555-0199 (Friend)" in panel
         check_screen(app, "08-checkin-crisis", problems)
         app.tap("save-checkin")
         app.see("Check-in saved. Urgent alert queued to sync first.")

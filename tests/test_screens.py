@@ -244,8 +244,10 @@ def test_safety_yes_shows_crisis_resources_at_once_and_queues_an_urgent_alert_fi
     screen.toggle("action-Tell my sister")
     screen.choose("safety", "yes")
     assert screen.has("crisis-resources")  # before saving: the peer needs it now
-    panel = "\n".join(t.value for t in walk(screen.find("crisis-resources")) if isinstance(t, ft.Text))
-    assert "988" in panel and "Sister (fictional) 555-0142" in panel
+    panel = "\n".join(str(c.value if isinstance(c, ft.Text) else c.content) for c in walk(screen.find("crisis-resources")) if isinstance(c, (ft.Text, ft.FilledButton)))
+    assert "Call 988 Suicide & Crisis Lifeline: 988" in panel and "Call Sister (fictional): 555-0142 (Sister)" in panel
+    assert screen.inner("call-line-0", ft.FilledButton).url == "tel:988"
+    assert screen.inner("call-line-1", ft.FilledButton).url == "tel:5550100"
     screen.tap("save-checkin")
     assert screen.route == f"/person/{TATUM}"
     assert "Check-in saved. Urgent alert queued to sync first." in screen.toasts()

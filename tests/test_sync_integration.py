@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -269,3 +271,26 @@ def test_headless_sync_command(agency: AgencyProcess, tmp_path: Path) -> None:
     assert "sent 1," in result.stdout and "pending 0" in result.stdout and "pulled 1" in result.stdout
     wrong = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "sync", "--profile", str(profile.root)], capture_output=True, text=True, env={**env, "FIELDPEER_PIN": "000111"}, timeout=120)
     assert wrong.returncode == 1 and "not right" in wrong.stderr
+
+
+def test_the_unlocked_app_sends_what_is_saved_without_being_asked(agency: AgencyProcess, tmp_path: Path) -> None:
+    from fieldpeer.screens.session import FieldSession
+
+    admin = Admin(agency.db_url)
+    _, person_ids, code = admin.peer_with_caseload("Pat Peer", ["Quinn"])
+    session = FieldSession(Profile(tmp_path / "phone", cost=TEST_COST), auto_sync_seconds=0.2)
+    session.enrol(agency.url, code, PIN, PIN)
+    try:
+        assert [e.person_id for e in people.list_caseload(session.store, date(2026, 11, 25)).entries] == person_ids  # pulled at enrolment
+        call = notes.log_phone_contact(session.store, person_ids[0], 10, "Auto-sync call", ended_at=datetime(2026, 11, 25, 9, 0))
+        deadline = time.monotonic() + 30
+        while not [r for r in admin.received(record_type="contact_note") if r.record_id == call.id]:
+            assert time.monotonic() < deadline, "the call never reached the agency"
+            time.sleep(0.1)
+        while session.pending().pending:  # the receipt settles the outbox right after the server stored it
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert len([r for r in admin.received(record_type="contact_note") if r.record_id == call.id]) == 1
+    finally:
+        session.lock()
+    assert not any(t.name == "fieldpeer-autosync" and t.is_alive() for t in threading.enumerate())  # locking stops it

@@ -30,7 +30,7 @@ def person_rows(ui: Ui, entries: list[people.CaseloadEntry], search: str) -> lis
         flags = [ui.text(text, 13, color=colour) for text, colour in flag_labels(entry)]
         details = ft.Column([ui.text(entry.preferred_name, 16, bold=True), ui.text(f"Last contact: {last}", 13), ft.Row(flags, wrap=True, spacing=8)], spacing=2, expand=True)
         open_person = ft.Semantics(
-            identifier=f"person-{entry.person_id}", button=True, label=f"Open {entry.preferred_name}", expand=True,
+            identifier=f"person-{entry.person_id}", button=True, expand=True,  # read as its text: name, last contact, flags
             content=ft.Container(details, on_click=ui.act(lambda e, pid=entry.person_id: shell.go(f"/person/{pid}")), expand=True, padding=ft.Padding.symmetric(vertical=6)),
         )
         call = ui.icon_button(ft.Icons.PHONE, f"Log a phone call with {entry.preferred_name}", lambda e, pid=entry.person_id: shell.go(f"/person/{pid}/phone"), f"phone-{entry.person_id}")

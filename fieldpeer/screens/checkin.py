@@ -6,6 +6,7 @@ the person's crisis-plan supporters) and, on save, raises an urgent alert that s
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import flet as ft
@@ -17,12 +18,20 @@ from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people, wrap
 
 CRISIS_KEY = "crisis-resources"
+LAYOUT_PAUSE = 0.15  # seconds
 SAFETY_QUESTION = "Are you thinking about hurting yourself or someone else?"
 
 
 def crisis_panel(ui: Ui, form: CheckinForm) -> ft.Control:
-    lines = [ui.text(f"{line.name}: {line.phone}" + (f" ({line.note})" if line.note else ""), 16, bold=True) for line in crisis_lines()]
-    supporters = [ui.text(f"{s.name} {s.phone} ({s.relationship})".strip(), 15) for s in form.supporters()]
+    lines = [
+        item
+        for n, line in enumerate(crisis_lines())
+        for item in (ui.call_button(f"Call {line.name}: {line.phone}", line.phone, f"call-line-{n}"), *([ui.text(line.note, 13)] if line.note else []))
+    ]
+    supporters = [
+        ui.call_button(f"Call {s.name}: {s.phone}" + (f" ({s.relationship})" if s.relationship else ""), s.phone, f"call-supporter-{n}") if s.phone else ui.text(s.name, 15)
+        for n, s in enumerate(form.supporters())
+    ]
     return ft.Semantics(
         identifier="crisis-resources", live_region=True,
         content=ft.Container(
@@ -71,6 +80,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
         crisis_box.controls = [crisis_panel(ui, form)] if form.escalation is Escalation.URGENT else []
         shell.page.update()
         if crisis_box.controls:  # bring the resources into view at once, not below the fold
+            await asyncio.sleep(LAYOUT_PAUSE)  # the client lays the panel out first, else there is nothing to scroll to
             await view.controls[0].scroll_to(scroll_key=ft.ScrollKey(CRISIS_KEY), duration=250)  # type: ignore[attr-defined]
 
     def save(_: Any) -> None:

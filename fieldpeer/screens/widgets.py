@@ -184,6 +184,12 @@ class Ui:
         button = kind(content=label, icon=icon, on_click=self.act(on_click), height=TOUCH, expand=expand)
         return ft.Semantics(identifier=identifier, content=button)
 
+    def call_button(self, label: str, phone: str, identifier: str) -> ft.Control:
+        """Dial with one tap: a tel: link (the phone's dialer; on a laptop, whatever handles calls)."""
+        number = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+        button = ft.FilledButton(content=label, icon=ft.Icons.CALL, url=f"tel:{number}", height=TOUCH, bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE)
+        return ft.Semantics(identifier=identifier, content=button)
+
     def icon_button(self, icon: Any, label: str, on_click: Callable[[Any], Any], identifier: str, *, badge: str | None = None) -> ft.Control:
         glyph = ft.Icon(icon, semantics_label=label, badge=ft.Badge(label=badge) if badge else None)
         return ft.Semantics(identifier=identifier, content=ft.IconButton(icon=glyph, tooltip=label, on_click=self.act(on_click), width=TOUCH, height=TOUCH))
