@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -23,13 +24,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, ca_file: Path | None = None) -> None:
+    verify: ssl.SSLContext | bool = True
+    if ca_file:  # only "is it up?": the name on the certificate is what the TLS tests check
+        verify = ssl.create_default_context(cafile=str(ca_file))
+        verify.check_hostname = False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"agency server exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/api/v1/health", timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -40,21 +45,24 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: floa
 class AgencyProcess:
     """`fieldpeer agency serve` on a loopback port; restartable (same port, same database, same keys)."""
 
-    def __init__(self, db_url: str, key_dir: Path, log_path: Path) -> None:
+    def __init__(self, db_url: str, key_dir: Path, log_path: Path, *, tls: tuple[Path, Path, Path] | None = None, options: tuple[str, ...] = ()) -> None:
+        """`tls`: (certificate, key, CA that signed it) to serve HTTPS; `options`: more `serve` flags."""
         self.db_url = db_url
         self.key_dir = key_dir
         self.log_path = log_path
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.options = [*options, *(["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else [])]
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fieldpeer.cli", "agency", "--db", self.db_url, "serve", "--port", str(self.port), "--keys", str(self.key_dir)],
+            [sys.executable, "-m", "fieldpeer.cli", "agency", "--db", self.db_url, "serve", "--port", str(self.port), "--keys", str(self.key_dir), *self.options],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )
-        wait_until_healthy(self.url, self.process)
+        wait_until_healthy(self.url, self.process, ca_file=self.tls[2] if self.tls else None)
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish anything (like a crash or power loss)."""

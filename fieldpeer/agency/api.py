@@ -5,6 +5,7 @@
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,7 @@ class AgencySettings:
     db_url: str = "sqlite:///agency-data/agency.db"
     key_dir: Path = field(default_factory=lambda: Path("agency-data/keys"))
     max_body_bytes: int = 16 * 1024 * 1024
+    token_idle_days: float = 90.0  # a device that has not synced for this long must enrol again
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
@@ -55,7 +57,7 @@ def create_app(settings: AgencySettings) -> FastAPI:
     def device_for(action: str):  # type: ignore[no-untyped-def]
         def dependency(db: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Device:
             try:
-                return service.authenticate(db, authorization, action)
+                return service.authenticate(db, authorization, action, timedelta(days=settings.token_idle_days))
             finally:
                 db.commit()  # keep the access log entry (refusals included)
 

@@ -38,6 +38,9 @@ def main(argv: list[str]) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="folder for the agency key pair (outside the database)")
+    serve.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM); phones refuse plain HTTP off this machine")
+    serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
+    serve.add_argument("--token-idle-days", type=float, default=AgencySettings.token_idle_days, help="a device that has not synced for this long must enrol again (default: %(default)s)")
 
     add_peer = commands.add_parser("add-peer", help="add a peer worker; prints their id")
     add_peer.add_argument("--name", required=True)
@@ -65,9 +68,13 @@ def main(argv: list[str]) -> int:
 
         if args.db.startswith("sqlite:///"):
             Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        app = create_app(AgencySettings(db_url=args.db, key_dir=args.keys))
-        print(f"FieldPeer agency server on http://{args.host}:{args.port} (database: {args.db.split('@')[-1]})", flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        if bool(args.tls_cert) != bool(args.tls_key):
+            parser.error("--tls-cert and --tls-key go together")
+        app = create_app(AgencySettings(db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days))
+        scheme = "https" if args.tls_cert else "http"
+        print(f"FieldPeer agency server on {scheme}://{args.host}:{args.port} (database: {args.db.split('@')[-1]})", flush=True)
+        tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)} if args.tls_cert else {}
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **tls)  # type: ignore[arg-type]
         return 0
 
     with _session(args.db) as db:

@@ -125,7 +125,9 @@ def enrol(session: Session, request: EnrolRequest, agency: KeyPair) -> EnrolResp
     )
 
 
-def authenticate(session: Session, authorization: str | None, action: str) -> Device:
+def authenticate(session: Session, authorization: str | None, action: str, idle_limit: timedelta | None = None) -> Device:
+    """The device behind a bearer token. A token unused for `idle_limit` expires: a phone lost
+    in a drawer for months cannot sync into the agency's records when it turns up."""
     token = (authorization or "").removeprefix("Bearer ").strip()
     device = session.exec(select(Device).where(Device.token_hash == token_hash(token))).first() if token else None
     if device is None:
@@ -134,7 +136,11 @@ def authenticate(session: Session, authorization: str | None, action: str) -> De
     if device.revoked_at is not None:
         log_access(session, action, "refused", device=device, detail="revoked")
         raise Refused(Refusal.DEVICE_REVOKED, "This device was revoked by the agency. Its local data must be erased.", 403)
-    device.last_seen_at = utc_now()
+    now = utc_now()
+    if idle_limit is not None and now - (device.last_seen_at or device.enrolled_at) > idle_limit:
+        log_access(session, action, "refused", device=device, detail="expired")
+        raise Refused(Refusal.TOKEN_EXPIRED, "This device has not synced for too long. Ask your supervisor to enrol it again.", 401)
+    device.last_seen_at = now
     session.add(device)
     return device
 

@@ -8,7 +8,6 @@ seen acknowledged.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
@@ -19,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -28,6 +26,7 @@ from fieldpeer.store import outbox, people, sync_state, wrap
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.sync.records import AnyRecord, new_id, utc_now
+from fieldpeer.sync.transport import agency_http, check_server_url, is_certificate_failure
 from fieldpeer.sync.sealing import KeyPair, SealError, b64, open_seal, raw_private, seal, unb64
 from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushReceipt, Refusal, pull_context, push_context
 
@@ -47,24 +46,11 @@ class DeviceRevoked(SyncError):
     pass
 
 
-class InsecureServer(SyncError):
-    pass
+class UntrustedServer(SyncError):
+    """TLS failed: a wrong certificate or an old protocol. Nothing is sent; retrying will not help."""
 
 
-def check_server_url(url: str) -> str:
-    """HTTPS only, except to this machine (the demo and tests run on loopback)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return url.rstrip("/")
-    host = parts.hostname or ""
-    loopback = host == "localhost"
-    try:
-        loopback = loopback or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    if parts.scheme == "http" and loopback:
-        return url.rstrip("/")
-    raise InsecureServer("The agency address must start with https:// so notes cannot be read on the way.")
+UNTRUSTED = "The agency's certificate could not be verified, so nothing was sent. Tell your supervisor."
 
 
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None) -> float:
@@ -113,7 +99,7 @@ class SyncClient:
         )
         self.agency_box = unb64(sync_state.get_value(store, "agency_box_key") or "")
         self.agency_sign = unb64(sync_state.get_value(store, "agency_sign_key") or "")
-        self.http = http or httpx.Client(timeout=timeout)
+        self.http = http or agency_http(timeout)
         self.batch_size = batch_size
         self.on_revoked = on_revoked
         self.sleep = sleep
@@ -130,11 +116,15 @@ class SyncClient:
         try:
             response = self.http.request(method, f"{self.server}{API}{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
         except httpx.TransportError as exc:
+            if is_certificate_failure(exc):
+                raise UntrustedServer(UNTRUSTED) from exc
             raise Offline(f"Cannot reach the agency ({type(exc).__name__}).") from exc
         if response.status_code in (401, 403):
             code = _error_code(response)
-            if code in (Refusal.DEVICE_REVOKED, Refusal.UNAUTHENTICATED):
+            if code == Refusal.DEVICE_REVOKED:
                 raise DeviceRevoked("This device is no longer enrolled with the agency.")
+            if code in (Refusal.UNAUTHENTICATED, Refusal.TOKEN_EXPIRED):  # not a wipe: unsent records stay
+                raise SyncError("The agency no longer accepts this phone's sign-in. Your records are kept on this phone; ask your supervisor to enrol it again.")
         if response.status_code >= 500 or response.status_code == 429:
             raise Offline(f"The agency server answered {response.status_code}; will retry.")
         if response.status_code >= 400:
@@ -310,10 +300,12 @@ def enrol_device(profile: Profile, server_url: str, code: str, pin: str, *, devi
     keys = KeyPair.generate()
     public = keys.public
     request = EnrolRequest(code=code, device_name=device_name, device_box_key=b64(public.box), device_sign_key=b64(public.sign))
-    client = http or httpx.Client(timeout=30)
+    client = http or agency_http()
     try:
         response = client.post(f"{server}{API}/enrol", json=request.model_dump())
     except httpx.TransportError as exc:
+        if is_certificate_failure(exc):
+            raise UntrustedServer(UNTRUSTED) from exc
         raise Offline("Cannot reach the agency. Check the address and your connection.") from exc
     if response.status_code != 200:
         raise SyncError(_error_message(response, "The agency did not accept this code."))

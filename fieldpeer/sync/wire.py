@@ -82,7 +82,8 @@ class Refusal(StrEnum):
     """Machine-readable refusals the app acts on."""
 
     DEVICE_REVOKED = "device_revoked"  # wipe local data
-    UNAUTHENTICATED = "unauthenticated"
+    UNAUTHENTICATED = "unauthenticated"  # unknown token: keep local data, enrol again
+    TOKEN_EXPIRED = "token_expired"  # idle too long: keep local data, enrol again
     ENROL_CODE_INVALID = "enrol_code_invalid"
 
 
