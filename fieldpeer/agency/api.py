@@ -114,11 +114,18 @@ def create_app(settings: AgencySettings) -> FastAPI:
         try:
             plaintext = open_seal(body, recipient=agency_keys, sender_sign=unb64(device.sign_key), context=push_context(device.id))
             batch = service.parse_batch(plaintext)
-        except SealError as exc:
+        except SealError as exc:  # e.g. a stolen token without the device's signing key
+            await run_in_threadpool(_log_refusal, device, "push", "bad_seal")
             return error(400, "bad_seal", f"The batch could not be opened or verified ({exc}).")
         except ValidationError:
+            await run_in_threadpool(_log_refusal, device, "push", "bad_batch")
             return error(422, "bad_batch", "The batch is not in the expected format.")
         return await run_in_threadpool(_ingest_with_retry, device, batch)
+
+    def _log_refusal(device: Device, action: str, detail: str) -> None:
+        with Session(engine) as db:
+            service.log_access(db, action, "refused", device=device, detail=detail)
+            db.commit()
 
     def _ingest_with_retry(device: Device, batch: service.ParsedBatch) -> PushReceipt | JSONResponse:
         # Two copies of one batch racing (a retry while the first is still running) collide
