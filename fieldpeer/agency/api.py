@@ -14,6 +14,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
@@ -72,10 +74,13 @@ def create_app(settings: AgencySettings) -> FastAPI:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else "body"
         return error(422, "invalid_request", f"The request is not valid ({where}).")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected %s", type(exc).__name__)  # the type only: messages may hold data
-        return error(500, "server_error", "The agency server had a problem. Your records are safe on the device; sync will retry.")
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Framework refusals (unparseable JSON, unknown path, wrong method) in the same shape as ours.
+        code = HTTP_CODES.get(exc.status_code, "bad_request")
+        return error(exc.status_code, code, HTTP_MESSAGES.get(code, "The request could not be understood."))
+
+    app.add_middleware(ContainErrors)
 
     @app.get(f"{API}/health")
     def health() -> dict[str, str]:
@@ -142,13 +147,47 @@ def create_app(settings: AgencySettings) -> FastAPI:
         raise AssertionError("unreachable")
 
     @app.get(f"{API}/pull", responses={200: {"content": {SEALED_MEDIA_TYPE: {}}}})
-    def pull(db: SessionDep, device: Annotated[Device, Depends(device_for("pull"))], cursor: Annotated[int, Query(ge=0)] = 0) -> Response:
+    def pull(db: SessionDep, device: Annotated[Device, Depends(device_for("pull"))], cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0) -> Response:
         batch = service.pull(db, device, cursor)
         db.commit()
         sealed = seal(batch.model_dump_json().encode(), recipient_box=unb64(device.box_key), sender=agency_keys, context=pull_context(device.id))
         return Response(content=sealed, media_type=SEALED_MEDIA_TYPE)
 
     return app
+
+
+MAX_CURSOR = 2**31 - 1  # the feed's seq column is an INTEGER: larger is a 422, not an overflow deep inside
+
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+HTTP_MESSAGES = {
+    "bad_request": "The request body could not be read (it is not valid JSON).",
+    "not_found": "There is nothing at this address.",
+    "method_not_allowed": "This address does not accept that method.",
+    "unsupported_media_type": "The request body is not in a format this address accepts.",
+}
+
+
+class ContainErrors:
+    """Unexpected errors answer a plain 500 and log their type only. Never re-raised: the server
+    would log the traceback, and a database error's traceback quotes the SQL parameters (payloads)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:  # noqa: BLE001 - the point is to catch everything
+            log.error("unexpected %s", type(exc).__name__)
+            if scope["type"] == "http" and not started:
+                await error(500, "server_error", "The agency server had a problem. Your records are safe on the device; sync will retry.")(scope, receive, send)
 
 
 class _TooLarge(Exception):

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, Peer, Person, ReceivedRecord
 from fieldpeer.domain import PeerRole
 from fieldpeer.sync import records
-from fieldpeer.sync.records import AnyRecord, PeerProfile, new_id, utc_now
+from fieldpeer.sync.records import AnyRecord, Id, PeerProfile, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, unb64
 from fieldpeer.sync.wire import EnrolRequest, EnrolResponse, EntryResult, EntryStatus, PullBatch, PushBatch, PushReceipt, Refusal
 
@@ -170,12 +170,12 @@ def _person_ids(record: Any) -> list[str]:
 
 
 class _TypedEntry(BaseModel):
-    entry_id: str = Field(min_length=1, max_length=64)
+    entry_id: Id
     record: AnyRecord
 
 
 class _TypedBatch(BaseModel):
-    batch_id: str = Field(min_length=1, max_length=64)
+    batch_id: Id
     entries: list[_TypedEntry] = Field(max_length=5000)
 
 

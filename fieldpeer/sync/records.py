@@ -55,10 +55,14 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc)
 
 
+# Ids are keys in both databases: short, printable, no NUL or spaces (PostgreSQL refuses NUL in text).
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    id: Id = Field(default_factory=new_id)
 
 
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
@@ -78,7 +82,7 @@ class PeerProfile(Record):
 
 class Goal(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(default_factory=new_id)
+    id: Id = Field(default_factory=new_id)
     text: Text
 
 
@@ -116,8 +120,8 @@ class Narrative(BaseModel):
 class ContactNote(Record):
     record_type: Literal["contact_note"] = "contact_note"
     kind: ContactKind = ContactKind.INDIVIDUAL
-    person_id: str | None = None  # None only for community education
-    attendee_ids: list[str] = []  # group sessions: everyone present
+    person_id: Id | None = None  # None only for community education
+    attendee_ids: list[Id] = []  # group sessions: everyone present
     peer_id: str = ""
     starts_at: NaiveDatetime  # local wall-clock time where the contact happened
     ends_at: NaiveDatetime
@@ -126,7 +130,7 @@ class ContactNote(Record):
     service_code: str = ""
     units: int = 0
     interventions: list[Intervention] = []
-    goal_ids: list[str] = []
+    goal_ids: list[Id] = []
     narrative: Narrative = Narrative()
     follow_up_on: date | None = None
     status: NoteStatus = NoteStatus.DRAFT
@@ -171,7 +175,7 @@ class Addendum(Record):
     """A dated correction or addition to a signed note (signed notes are never edited)."""
 
     record_type: Literal["addendum"] = "addendum"
-    note_id: str
+    note_id: Id
     text: Text = Field(min_length=1)
     written_at: datetime = Field(default_factory=utc_now)
 
@@ -209,7 +213,7 @@ class WrapPlan(Record):
     """One version of a person's WRAP. Saving makes a new version; old ones stay."""
 
     record_type: Literal["wrap_plan"] = "wrap_plan"
-    person_id: str
+    person_id: Id
     version: int = 1
     sections: dict[WrapSection, WrapPlanSection] = {}
     crisis_plan: CrisisPlan = CrisisPlan()
@@ -223,8 +227,8 @@ class Checkin(Record):
     """A pre-crisis check-in walked through the person's own plan."""
 
     record_type: Literal["checkin"] = "checkin"
-    person_id: str
-    wrap_plan_id: str | None = None
+    person_id: Id
+    wrap_plan_id: Id | None = None
     occurred_at: NaiveDatetime = Field(default_factory=local_now)  # local wall-clock, like contact times
     feeling_today: Text = ""
     triggers_present: list[ShortText] = []
@@ -241,14 +245,14 @@ class SafetyAlert(Record):
     """Raised by a check-in whose safety answer was not a clear no; syncs before anything else."""
 
     record_type: Literal["safety_alert"] = "safety_alert"
-    checkin_id: str
-    person_id: str
+    checkin_id: Id
+    person_id: Id
     raised_at: datetime = Field(default_factory=utc_now)
 
 
 class Consent(Record):
     record_type: Literal["consent"] = "consent"
-    person_id: str
+    person_id: Id
     kind: ConsentKind
     part2: bool = False
     discloser: ShortText = ""  # who may disclose
@@ -266,7 +270,7 @@ class Deletion(Record):
 
     record_type: Literal["deletion"] = "deletion"
     deleted_type: str
-    deleted_id: str
+    deleted_id: Id
 
 
 AnyRecord = Annotated[

@@ -12,7 +12,6 @@ import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import certifi
 import httpx
 
 CA_ENV = "FIELDPEER_AGENCY_CA"
@@ -43,7 +42,9 @@ def check_server_url(url: str) -> str:
 
 def tls_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
     """Certificate and host name verified (the default context), nothing older than TLS 1.2."""
-    context = ssl.create_default_context(cafile=str(ca_file or os.environ.get(CA_ENV) or certifi.where()))
+    ca = ca_file or os.environ.get(CA_ENV)
+    # No CA given: the public CAs httpx ships (certifi), as on a phone without a system bundle.
+    context = ssl.create_default_context(cafile=str(ca)) if ca else httpx.create_ssl_context()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fieldpeer.sync.records import PeerProfile
+from fieldpeer.sync.records import Id, PeerProfile
 
 API = "/api/v1"
 SEALED_MEDIA_TYPE = "application/vnd.fieldpeer.sealed"
@@ -45,13 +45,13 @@ class EnrolResponse(Message):
 
 
 class PushEntry(Message):
-    entry_id: str = Field(min_length=1, max_length=64)
+    entry_id: Id
     # Validated per entry on the server, so one malformed record is rejected alone.
     record: dict[str, Any]
 
 
 class PushBatch(Message):
-    batch_id: str = Field(min_length=1, max_length=64)
+    batch_id: Id
     entries: list[PushEntry] = Field(max_length=5000)
 
 

@@ -1,0 +1,166 @@
+"""Hostile input to the agency server: fuzzing every endpoint from its OpenAPI document
+(schemathesis), hostile batches inside a valid seal (a compromised device), malformed gzip and
+JSON, chunked oversized bodies, replays. Never a 5xx, never a stack trace, always a clear code.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis.generation.modes import GenerationMode
+
+from fieldpeer.store import notes, outbox
+from fieldpeer.sync import sealing
+from fieldpeer.sync.client import SyncClient
+from fieldpeer.sync.sealing import seal
+from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, push_context
+from tests import figures
+from tests.servers import AgencyProcess
+from tests.test_sync_integration import Admin, enrolled, no_sleep
+
+FUZZ_EXAMPLES = 120  # per operation, per generation mode, per credential
+schemathesis.serializer.alias(SEALED_MEDIA_TYPE, "application/octet-stream")  # sealed batches are opaque bytes
+QUIET = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+def device(agency: AgencyProcess, tmp_path: Path) -> tuple[SyncClient, list[str]]:
+    admin = Admin(agency.db_url)
+    _, persons, code = admin.peer_with_caseload("Pat", ["Quinn", "Rowan"])
+    client = SyncClient(enrolled(agency, tmp_path, code)[1], sleep=no_sleep)
+    client.sync()
+    return client, persons
+
+
+def assert_clean_refusal(response: httpx.Response | Any, what: str) -> None:
+    assert response.status_code < 500, f"{what}: {response.status_code} {response.text[:300]}"
+    assert b"Traceback" not in response.content and b'File "' not in response.content, what
+    if response.status_code >= 400:
+        body = response.json()
+        assert body.get("code") and body.get("message"), f"{what}: {response.status_code} {response.text[:300]}"
+
+
+@pytest.mark.slow
+def test_fuzz_every_endpoint_from_the_openapi_document(agency: AgencyProcess, tmp_path: Path) -> None:
+    client, _ = device(agency, tmp_path)
+    schema = schemathesis.openapi.from_url(f"{agency.url}/openapi.json")
+    credentials = {"no token": {}, "valid token": {"Authorization": f"Bearer {client.token}"}}
+    tried = 0
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.label for op in operations} >= {"GET /api/v1/health", "POST /api/v1/enrol", "POST /api/v1/push", "GET /api/v1/pull"}
+    with requests.Session() as http:
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+                @QUIET
+                @given(case=operation.as_strategy(generation_mode=mode))
+                def fuzz(case: Any) -> None:
+                    nonlocal tried
+                    for name, headers in credentials.items():
+                        response = case.call(base_url=agency.url, session=http, headers=headers, timeout=30)
+                        tried += 1
+                        assert_clean_refusal(response, f"{operation.label} [{mode}] with {name}")
+
+                try:
+                    fuzz()
+                except Unsatisfiable:
+                    # Nothing invalid to make: health has no inputs, and any bytes are a well-formed sealed body.
+                    assert mode is GenerationMode.NEGATIVE and operation.label in {"GET /api/v1/health", "POST /api/v1/push"}
+    figures.add("fuzz cases tried", tried)
+    assert tried >= len(operations) * 2 * 2 * 10  # hypothesis may stop early on tiny input spaces, never at zero
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    max_leaves=30,
+)
+
+
+@st.composite
+def hostile_batches(draw: st.DrawFn, good_note: dict[str, Any]) -> Any:
+    """Anything from random JSON to a real batch with one field swapped for junk."""
+    shape = draw(st.sampled_from(["random", "entries", "mutated"]))
+    if shape == "random":
+        return draw(JSON)
+    if shape == "entries":
+        return {"batch_id": draw(st.text(max_size=70)), "entries": draw(st.lists(st.fixed_dictionaries({"entry_id": st.text(max_size=70), "record": JSON}), max_size=4))}
+    record = dict(good_note)
+    record[draw(st.sampled_from(sorted(record)))] = draw(JSON)
+    return {"batch_id": draw(st.uuids()).hex, "entries": [{"entry_id": draw(st.uuids()).hex, "record": record}]}
+
+
+@pytest.mark.slow
+def test_hostile_batches_inside_a_valid_seal_are_refused_cleanly(agency: AgencyProcess, tmp_path: Path) -> None:
+    """A compromised or buggy device holds real keys: what it seals must still never break the server."""
+    client, persons = device(agency, tmp_path)
+    note = notes.log_phone_contact(client.store, persons[0], 10, "fuzz base", ended_at=datetime(2026, 11, 25, 9))
+    [item] = outbox.next_batch(client.store, 1)
+    good_note = json.loads(item.record_json)
+    assert good_note["id"] == note.id
+    tried = 0
+    headers = {"Authorization": f"Bearer {client.token}", "Content-Type": SEALED_MEDIA_TYPE}
+    with httpx.Client(base_url=agency.url, timeout=30) as http:
+
+        @QUIET
+        @given(batch=hostile_batches(good_note))
+        def fuzz(batch: Any) -> None:
+            nonlocal tried
+            body = seal(json.dumps(batch).encode(), recipient_box=client.agency_box, sender=client.keys, context=push_context(client.device_id))
+            response = http.post("/api/v1/push", headers=headers, content=body)
+            tried += 1
+            assert_clean_refusal(response, json.dumps(batch)[:200])
+            assert response.status_code in (200, 422)
+
+        fuzz()
+    figures.add("fuzz cases tried", tried)
+
+
+def test_malformed_gzip_and_json_inside_a_valid_seal_get_a_clear_4xx(agency: AgencyProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _ = device(agency, tmp_path)
+    headers = {"Authorization": f"Bearer {client.token}", "Content-Type": SEALED_MEDIA_TYPE}
+    not_json = seal(b'{"batch_id": "x", "entries": [', recipient_box=client.agency_box, sender=client.keys, context=push_context(client.device_id))
+    response = httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=not_json)
+    assert response.status_code == 422 and response.json()["code"] == "bad_batch"
+    compress = gzip.compress
+    monkeypatch.setattr(sealing.gzip, "compress", lambda data, compresslevel=6: compress(data)[:-9])  # a truncated stream
+    truncated = seal(b'{"batch_id": "x", "entries": []}', recipient_box=client.agency_box, sender=client.keys, context=push_context(client.device_id))
+    response = httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=truncated)
+    assert response.status_code == 400 and response.json()["code"] == "bad_seal" and "could not be opened" in response.json()["message"]
+
+
+def test_an_oversized_body_without_a_length_is_refused_with_413(agency: AgencyProcess, tmp_path: Path) -> None:
+    client, _ = device(agency, tmp_path)
+
+    def chunks() -> Any:  # chunked transfer: no Content-Length to refuse up front
+        for _ in range(20):
+            yield b"x" * (1024 * 1024)
+
+    response = httpx.post(f"{agency.url}/api/v1/push", headers={"Authorization": f"Bearer {client.token}", "Content-Type": SEALED_MEDIA_TYPE}, content=chunks())
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+
+
+def test_a_replayed_batch_changes_nothing(agency: AgencyProcess, tmp_path: Path) -> None:
+    client, persons = device(agency, tmp_path)
+    admin = Admin(agency.db_url)
+    for i in range(3):
+        notes.log_phone_contact(client.store, persons[0], 5 + i, f"call {i}", ended_at=datetime(2026, 11, 25, 9 + i))
+    body = client._seal_batch(outbox.next_batch(client.store, 10))
+    headers = {"Authorization": f"Bearer {client.token}", "Content-Type": SEALED_MEDIA_TYPE}
+    first = httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=body).json()
+    stored = sorted(r.record_id for r in admin.received(record_type="contact_note"))
+    for _ in range(3):  # an attacker on the network, or a proxy that retries
+        again = httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=body)
+        assert again.status_code == 200 and {r["status"] for r in again.json()["results"]} == {"duplicate"}
+    assert {r["status"] for r in first["results"]} == {"stored"} and len(stored) == 3
+    assert sorted(r.record_id for r in admin.received(record_type="contact_note")) == stored
