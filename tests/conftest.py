@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,23 @@ def agency(agency_db_url: str, tmp_path: Path) -> Iterator[AgencyProcess]:
     process.start()
     yield process
     process.stop()
+
+
+# --- Figures for SECURITY.md: fresh each run, printed at the end --------------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.figures import FIGURES
+
+    FIGURES.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    import json
+
+    from tests.figures import FIGURES
+
+    if FIGURES.exists():
+        terminalreporter.section("reliability and security figures (SECURITY.md)")
+        for name, value in json.loads(FIGURES.read_text()).items():
+            terminalreporter.write_line(f"{name:<40} {value:>10,}")

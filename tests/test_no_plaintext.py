@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
-import random
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from fieldpeer.logs import configure_logging
 from fieldpeer.domain import ConsentKind, SafetyAnswer, WrapSection
@@ -70,60 +62,3 @@ def test_markers_written_through_every_service_never_reach_disk(profile: Profile
         assert (profile.log_dir / "fieldpeer.log").stat().st_size > 0  # logs exist, and hold no content
     finally:
         logging.getLogger("fieldpeer").handlers.clear()
-
-
-CHILD = textwrap.dedent(
-    """
-    import sys
-    from datetime import datetime, timedelta
-    from pathlib import Path
-    from fieldpeer.logs import configure_logging
-    from fieldpeer.store import notes, people
-    from fieldpeer.store.profile import Profile
-    from fieldpeer.sync.records import Person, Narrative
-    from tests.conftest import PIN, TEST_COST, complete_note, make_peer
-
-    root = Path(sys.argv[1])
-    profile = Profile(root, cost=TEST_COST)
-    configure_logging(profile.log_dir)
-    if profile.is_set_up:
-        store = profile.unlock(PIN)
-        person_id = people.list_caseload(store, datetime.now().date()).entries[0].person_id
-    else:
-        store = profile.set_up(PIN, make_peer())
-        person_id = people.save_person(store, Person(preferred_name="ZQXMARKER person")).id
-    i = 0
-    while True:
-        i += 1
-        text = "ZQXMARKER " + str(i) + " " + "lorem ipsum " * 40
-        note = notes.save_draft(store, complete_note(person_id, start=datetime(2026, 1, 1) + timedelta(hours=i), narrative=Narrative(intervention=text, response=text, plan=text)))
-        notes.sign_note(store, note.id)
-        print(note.id, flush=True)
-    """
-)
-
-
-@pytest.mark.slow
-def test_killed_writer_leaves_no_plaintext_and_loses_no_saved_note(tmp_path: Path) -> None:
-    root = tmp_path / "profile"
-    rng = random.Random(1)
-    saved: list[str] = []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    for _ in range(6):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(root)], stdout=subprocess.PIPE, text=True, env=env)
-        assert child.stdout is not None
-        # Wait until it is writing, then kill it at a random moment mid-stream.
-        saved.append(child.stdout.readline().strip())
-        time.sleep(rng.uniform(0.05, 0.4))
-        child.send_signal(signal.SIGKILL)
-        out, _ = child.communicate()
-        saved += [line for line in out.splitlines() if line.strip()]
-        assert marker_hits(root) == {}, "plaintext found after SIGKILL"
-    profile = Profile(root, cost=TEST_COST)
-    store = profile.unlock(PIN)
-    with store.engine.connect() as conn:
-        assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
-    for note_id in saved:
-        assert notes.get_note(store, note_id).status.value == "signed"
-    store.close()
-    assert len(saved) > 6

@@ -76,6 +76,10 @@ class SyncSummary:
 
 Progress = Callable[[int, int], None]  # (done, total)
 
+# A batch carries at most this much record JSON (and at least one record), whatever batch_size
+# says: long notes must not add up past the server's body limit (16 MiB, sealed and gzip'd).
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+
 
 class SyncClient:
     def __init__(
@@ -89,6 +93,7 @@ class SyncClient:
         max_attempts: int = 6,
         base_delay: float = 1.0,
         timeout: float = 30.0,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self.store = store
         self.server = check_server_url(sync_state.get_value(store, "server_url") or "")
@@ -101,6 +106,7 @@ class SyncClient:
         self.agency_sign = unb64(sync_state.get_value(store, "agency_sign_key") or "")
         self.http = http or agency_http(timeout)
         self.batch_size = batch_size
+        self.max_batch_bytes = max_batch_bytes
         self.on_revoked = on_revoked
         self.sleep = sleep
         self.max_attempts = max_attempts
@@ -133,6 +139,15 @@ class SyncClient:
 
     # --- Push ------------------------------------------------------------------
 
+    def _next_batch(self, skip: list[str] | None = None) -> list[outbox.OutboxItem]:
+        items = outbox.next_batch(self.store, self.batch_size, skip=skip or [])
+        size = 0
+        for n, item in enumerate(items):
+            size += len(item.record_json.encode())
+            if n and size > self.max_batch_bytes:
+                return items[:n]  # the rest goes in the next batch, in order
+        return items
+
     def _seal_batch(self, items: list[outbox.OutboxItem]) -> bytes:
         # The payloads are already JSON: splice them in rather than parse and re-serialise.
         entries = ",".join(f'{{"entry_id":{json.dumps(i.entry_id)},"record":{i.record_json}}}' for i in items)
@@ -154,11 +169,11 @@ class SyncClient:
         total = outbox.counts(self.store).pending
         done = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldpeer-push") as wire:
-            items = outbox.next_batch(self.store, self.batch_size)
+            items = self._next_batch()
             body = self._seal_batch(items) if items else b""
             while items:
                 in_flight = wire.submit(self._post, body)
-                following = outbox.next_batch(self.store, self.batch_size, skip=[i.entry_id for i in items])
+                following = self._next_batch(skip=[i.entry_id for i in items])
                 following_body = self._seal_batch(following) if following else b""
                 try:
                     receipt = in_flight.result()
@@ -178,7 +193,7 @@ class SyncClient:
                 if not accepted and not rejected:
                     raise SyncError("The agency acknowledged none of the batch.")  # do not loop forever
                 if len(accepted) + len(rejected) < len(items):
-                    following = outbox.next_batch(self.store, self.batch_size)  # resend what was not acknowledged
+                    following = self._next_batch()  # resend what was not acknowledged
                     following_body = self._seal_batch(following) if following else b""
                 items, body = following, following_body
         summary.pending = outbox.counts(self.store).pending
