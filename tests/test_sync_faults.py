@@ -139,6 +139,9 @@ def test_every_record_arrives_exactly_once_despite_faults(agency: AgencyProcess,
         received = db.exec(select(ReceivedRecord)).all()
     by_entry = Counter(r.entry_id for r in received)
     by_version = Counter((r.record_type, r.record_id, r.version) for r in received)
+    sent = {e for e, row in local.items() if row.state == "sent"}
+    figures.add("records lost", len(sent - set(by_entry)))  # reported before the asserts: the table shows what happened
+    figures.add("duplicates", sum(n - 1 for n in by_entry.values()) + sum(n - 1 for n in by_version.values()))
     assert not [e for e, n in by_entry.items() if n > 1], "duplicated on the server"
     assert not [k for k, n in by_version.items() if n > 1], "a record version stored twice"
     assert {e for e, row in local.items() if row.state == "sent"} == set(by_entry), "lost or unexpected records"
