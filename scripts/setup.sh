@@ -42,11 +42,11 @@ fi
 extras="agency,web"
 [ "$want_test" = 1 ] && extras="agency,web,dev"
 stamp=".venv/.fieldpeer-installed-$extras"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
     echo "Installing FieldPeer ($extras) into .venv ..."
     log=.venv/pip-install.log
     { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
-      .venv/bin/python -m pip install --disable-pip-version-check -e ".[$extras]"; } >"$log" 2>&1 \
+      .venv/bin/python -m pip install --disable-pip-version-check -c requirements.lock -e ".[$extras]"; } >"$log" 2>&1 \
         || { tail -n 40 "$log" >&2; echo "Installing FieldPeer failed; full log: $log" >&2; exit 1; }
     touch "$stamp"
 fi
