@@ -10,13 +10,12 @@ and the same push one record per request for comparison.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -25,68 +24,14 @@ from sqlmodel import select
 from fieldpeer.agency import service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import ReceivedRecord
-from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, PeerRole
-from fieldpeer.store.notes import note_to_row
+from benchmarks.field_data import write_signed_notes
+from fieldpeer.domain import PeerRole
 from fieldpeer.store.profile import Profile
-from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.sync.client import SyncClient, enrol_device
-from fieldpeer.sync.records import ContactNote, Narrative, Person
+from fieldpeer.sync.records import Person
 from tests.servers import AgencyProcess
 
 PIN = "482913"
-FRAGMENTS = [
-    "Met at the coffee shop on Main Street as planned.",
-    "We talked about the week and what went well.",
-    "They shared that sleep has been better since starting the evening walk.",
-    "Reviewed the goal of finding stable housing and the two listings from Monday.",
-    "Practised what to say when calling the landlord, using role-play.",
-    "I shared how I used a daily checklist in my own recovery.",
-    "They said the bus schedule has been stressful and asked for help reading it.",
-    "Looked at the recovery meeting list together and picked a Thursday group.",
-    "They identified crowded places as a trigger and chose breathing as a first step.",
-    "Discussed the job fair next week and what to bring.",
-    "They felt hopeful and laughed about the last interview.",
-    "Mentioned missing their sister and wanting to call her on Sunday.",
-    "Agreed to bring the housing application to our next meeting.",
-    "They were quieter than usual at first but opened up after a few minutes.",
-    "Talked about managing money this month and the food bank hours.",
-    "We walked to the library and signed up for a computer class.",
-    "They asked about volunteering at the animal shelter.",
-    "Plan to meet again Tuesday at 2 pm at the recovery center.",
-    "I will call on Friday to check how the landlord call went.",
-    "They will try the morning routine for three days and tell me how it felt.",
-]
-
-
-def narrative(rng: random.Random, target: int = 520) -> Narrative:  # ~1.2 KB of note JSON
-    parts: dict[str, str] = {}
-    share = target // 4
-    for name in ("goal", "intervention", "response", "plan"):
-        text = ""
-        while len(text) < share:
-            text += rng.choice(FRAGMENTS) + " "
-        parts[name] = text.strip()
-    return Narrative(**parts)
-
-
-def write_signed_notes(store: FieldStore, person_ids: list[str], count: int, seed: int = 1) -> int:
-    """Signed notes through the same row + outbox encoding the app uses; returns mean JSON size."""
-    rng = random.Random(seed)
-    sizes: list[int] = []
-    start = datetime(2026, 1, 1, 9)
-    for chunk in range(0, count, 1000):
-        with store.unit() as unit:
-            for i in range(chunk, min(count, chunk + 1000)):
-                begins = start + timedelta(minutes=30 * i)
-                note = ContactNote(
-                    person_id=rng.choice(person_ids), peer_id=store.peer_id, starts_at=begins, ends_at=begins + timedelta(minutes=rng.choice([20, 30, 45, 60])),
-                    mode=ContactMode.FACE_TO_FACE, setting=ContactSetting.COMMUNITY, service_code="H0038", units=2,
-                    interventions=rng.sample(list(Intervention), 2), narrative=narrative(rng), status=NoteStatus.SIGNED, signed_at=unit.now, version=2,
-                )
-                sizes.append(len(note.model_dump_json()))
-                unit.session.add(note_to_row(unit.cipher, note, unit.now))
-                unit.changed("sign", note)
-    return int(statistics.mean(sizes))
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -142,7 +87,7 @@ def one_run(notes: int, batch: int, baseline_notes: int) -> Run:
             # The batched push being measured.
             store = enrol_device(Profile(root / "device"), server.url, codes[0], PIN)
             SyncClient(store).sync()
-            note_size = write_signed_notes(store, person_ids, notes)
+            note_size = write_signed_notes(store, lambda i: person_ids[i % len(person_ids)], notes)
             transport = CountingTransport()
             client = SyncClient(store, http=httpx.Client(transport=transport, timeout=120), batch_size=batch)
             tracemalloc.start()
@@ -161,7 +106,7 @@ def one_run(notes: int, batch: int, baseline_notes: int) -> Run:
             # The naive alternative: one record per request.
             other = enrol_device(Profile(root / "device2"), server.url, codes[1], PIN)
             SyncClient(other).sync()
-            write_signed_notes(other, person_ids, baseline_notes, seed=2)
+            write_signed_notes(other, lambda i: person_ids[i % len(person_ids)], baseline_notes, seed=2)
             began = time.perf_counter()
             assert SyncClient(other, batch_size=1).sync().sent == baseline_notes
             per_request = baseline_notes / (time.perf_counter() - began)

@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-from fieldpeer.store import migrations, notes, people
+from fieldpeer.store import migrations, notes, people, search
 from fieldpeer.store.database import open_engine
 from fieldpeer.store.migrations import LATEST_VERSION, Migration, migrate, schema_version
-from fieldpeer.store.profile import Profile, save_peer_profile
-from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.store.profile import Profile
 from fieldpeer.sync.records import Person
 from tests.conftest import PIN, TEST_COST, complete_note, make_peer
 
@@ -38,25 +37,32 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     assert migrate(engine) == []  # running again is a no-op
 
 
+def as_left_by_version_3(engine: Engine) -> None:
+    """Turn a database written by this app back into what the app before search (schema 3) left."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_contact_note_unindexed")
+        conn.exec_driver_sql("DROP INDEX ix_contact_note_search")
+        conn.exec_driver_sql("ALTER TABLE contact_note DROP COLUMN search_tokens")
+        conn.exec_driver_sql("PRAGMA user_version = 3")
+
+
 def test_upgrade_in_place_keeps_records_and_unsent_changes(tmp_path: Path) -> None:
-    """A phone on schema 1, with notes not yet synced, installs an update."""
+    """A phone on the previous schema, with notes not yet synced, installs an update."""
     profile = Profile(tmp_path / "profile", cost=TEST_COST)
-    profile.root.mkdir(parents=True)
-    cipher = profile.vault.create(PIN)
-    engine = open_engine(profile.database_path)
-    assert migrate(engine, target=1) == [1]
-    old = FieldStore(engine, cipher, "peer-1")
-    save_peer_profile(old, make_peer())
+    old = profile.set_up(PIN, make_peer())
     person = people.save_person(old, Person(preferred_name="Taylor"))
     note = notes.sign_note(old, notes.save_draft(old, complete_note(person.id)).id)
+    as_left_by_version_3(old.engine)
     old.close()
 
     store = profile.unlock(PIN)  # the new app version opens it
     assert schema_version(store.engine) == LATEST_VERSION
-    assert "ix_contact_note_person_starts" in {i["name"] for i in inspect(store.engine).get_indexes("contact_note")}
+    assert "ix_contact_note_unindexed" in {i["name"] for i in inspect(store.engine).get_indexes("contact_note")}
     assert people.get_person(store, person.id).preferred_name == "Taylor"
     assert notes.get_note(store, note.id).narrative == note.narrative
     assert people.list_caseload(store, note.starts_at.date()).pending_sync == 3
+    word = sorted(search.words(note.narrative.intervention))[0]
+    assert [h.note_id for h in search.search_notes(store, word).hits] == [note.id]  # indexed on first search
     store.close()
 
 

@@ -13,7 +13,7 @@ from fieldpeer.domain import ConsentKind, SafetyAnswer, WrapSection
 from fieldpeer.store import consents, notes, people, wrap
 from fieldpeer.store.profile import Profile
 from fieldpeer.sync.records import Checkin, Consent, Goal, Narrative, Person, WrapPlan, WrapPlanSection
-from tests.conftest import PIN, TEST_COST, complete_note, make_peer
+from tests.conftest import PIN, complete_note, make_peer
 
 MARKER = "ZQXMARKER"
 

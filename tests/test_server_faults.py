@@ -16,9 +16,8 @@ from sqlalchemy import text
 
 from fieldpeer.agency.api import AgencySettings
 from fieldpeer.store import notes, outbox, people, sync_state, wrap
-from fieldpeer.store.database import open_engine
-from fieldpeer.store.migrations import LATEST_VERSION, migrate, schema_version
-from fieldpeer.store.profile import Profile, save_peer_profile
+from fieldpeer.store.migrations import LATEST_VERSION, schema_version
+from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.domain import SafetyAnswer
 from fieldpeer.sync.client import MAX_BATCH_BYTES, SyncClient
@@ -27,6 +26,7 @@ from fieldpeer.sync.sealing import MAX_PLAINTEXT
 from tests import figures
 from tests.conftest import PIN, TEST_COST, complete_note, make_peer
 from tests.servers import AgencyProcess
+from tests.test_migrations import as_left_by_version_3
 from tests.test_sync_integration import Admin, enrolled, no_sleep
 
 DISK_FULL = {  # make every insert of a received record fail the way a full disk does
@@ -142,18 +142,14 @@ def test_an_app_upgrade_sends_what_the_old_version_left_unsent(agency: AgencyPro
     credentials = {k: sync_state.get_value(enrolled_store, k) or "" for k in ("server_url", "device_id", "token", "device_box_key", "device_sign_key", "agency_box_key", "agency_sign_key")}
     enrolled_store.close()
 
-    # The phone as the old app version (schema 1) left it: enrolled, with unsent records.
+    # The phone as the previous app version (schema 3, no search) left it: enrolled, with unsent records.
     profile = Profile(tmp_path / "phone", cost=TEST_COST)
-    profile.root.mkdir(parents=True)
-    cipher = profile.vault.create(PIN)
-    engine = open_engine(profile.database_path)
-    assert migrate(engine, target=1) == [1]
-    old = FieldStore(engine, cipher, peer_id)
-    save_peer_profile(old, make_peer().model_copy(update={"id": peer_id}))
+    old = profile.set_up(PIN, make_peer().model_copy(update={"id": peer_id}))
     sync_state.set_values(old, credentials)
     with old.unit() as unit:
         people.receive_person(unit, Person(id=persons[0], preferred_name="Quinn"))
     ids = log_calls(old, persons[0], 4, datetime(2026, 11, 24, 9))
+    as_left_by_version_3(old.engine)
     old.close()
 
     store = profile.unlock(PIN)  # the new version opens it and upgrades in place

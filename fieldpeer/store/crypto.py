@@ -13,10 +13,13 @@ import struct
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 FORMAT = 1
 NONCE_BYTES = 12  # 96-bit random nonce per value: fine for < 2**32 values under one key
+TOKEN_BYTES = 8  # search tokens: 64 bits, so chance collisions are negligible on one phone
 _HEADER = struct.Struct(">BH")  # format, key version
 
 
@@ -36,6 +39,8 @@ class FieldCipher:
             raise ValueError("the data key must be 256 bits")
         self._aead: AESGCM | None = AESGCM(data_key)
         self.key_version = key_version
+        # A separate key for search tokens, so a token reveals nothing about the data key.
+        self._search_key: bytes | None = HKDF(hashes.SHA256(), 32, salt=None, info=b"fieldpeer note search v1").derive(data_key)
 
     def _cipher(self) -> AESGCM:
         if self._aead is None:
@@ -70,6 +75,16 @@ class FieldCipher:
     def decrypt_json(self, table: str, record_id: str, field: str, blob: bytes) -> Any:
         return json.loads(self.decrypt(table, record_id, field, blob))
 
+    def search_token(self, word: str) -> bytes:
+        """A keyed one-way token for a search word (HMAC-SHA256, truncated): equal words give
+        equal tokens, and without the key a token cannot be turned back into a word."""
+        if self._search_key is None:
+            raise PermissionError("The vault is locked.")
+        mac = hmac.HMAC(self._search_key, hashes.SHA256())
+        mac.update(word.encode())
+        return mac.finalize()[:TOKEN_BYTES]
+
     def forget(self) -> None:
         """Drop the key object. Python cannot scrub every copy; the vault zeroes its own buffer."""
         self._aead = None
+        self._search_key = None

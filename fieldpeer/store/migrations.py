@@ -86,6 +86,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         "find older pending versions of a record (outbox coalescing)",
         ("CREATE INDEX ix_outbox_record ON outbox (record_type, record_id, record_version)",),
     ),
+    Migration(
+        4,
+        "blind index for searching notes (notes written before it are indexed on first search)",
+        (
+            "ALTER TABLE contact_note ADD COLUMN search_tokens BLOB",
+            "CREATE INDEX ix_contact_note_unindexed ON contact_note (id) WHERE search_tokens IS NULL",
+            "CREATE INDEX ix_contact_note_search ON contact_note (starts_at, search_tokens)",  # searches scan this, not the table
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -10,6 +10,7 @@ from sqlmodel import select
 from fieldpeer import domain
 from fieldpeer.config import ServiceCatalog, service_catalog
 from fieldpeer.domain import ContactKind, ContactMode, ContactSetting, NoteStatus
+from fieldpeer.store import search
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import AddendumRow, ContactNoteRow
@@ -49,6 +50,7 @@ def note_to_row(cipher: FieldCipher, note: ContactNote, now: datetime) -> Contac
         signed_at=note.signed_at,
         version=note.version,
         updated_at=now,
+        search_tokens=search.tokens(cipher, note.narrative.model_dump().values()),
     )
 
 
@@ -120,7 +122,8 @@ def _check_people(unit: Unit, note: ContactNote) -> None:
         load_person_row(unit, person_id)
 
 
-def _write(unit: Unit, note: ContactNote, action: str) -> None:
+def write_note(unit: Unit, note: ContactNote, action: str) -> None:
+    """The note row (with its search tokens) and its outbox entry, in the caller's transaction."""
     unit.session.merge(note_to_row(unit.cipher, note, unit.now))
     unit.changed(action, note)
 
@@ -138,7 +141,7 @@ def save_draft(store: FieldStore, note: ContactNote, catalog: ServiceCatalog | N
             raise StaleWrite("This draft was saved elsewhere since you opened it. Reopen it and try again.")
         note = note.model_copy(update={"peer_id": store.peer_id, "status": NoteStatus.DRAFT, "version": version, "signed_at": None})
         note = note.model_copy(update={"units": units_for(unit, note, catalog)})
-        _write(unit, note, "save_draft")
+        write_note(unit, note, "save_draft")
     return note
 
 
@@ -156,7 +159,7 @@ def sign_note(store: FieldStore, note_id: str, catalog: ServiceCatalog | None = 
         note = note.model_copy(
             update={"status": NoteStatus.SIGNED, "signed_at": unit.now, "version": row.version + 1, "units": units_for(unit, note, catalog)}
         )
-        _write(unit, note, "sign")
+        write_note(unit, note, "sign")
     return note
 
 
@@ -183,6 +186,7 @@ def add_addendum(store: FieldStore, note_id: str, text: str) -> Addendum:
         unit.session.add(
             AddendumRow(id=addendum.id, note_id=note_id, text_enc=unit.cipher.encrypt("addendum", addendum.id, "text", text), written_at=unit.now)
         )
+        search.add_words(unit, note_id, text)
         unit.changed("addendum", addendum)
     return addendum
 
@@ -233,5 +237,5 @@ def log_phone_contact(
             signed_at=unit.now,
         )
         note = note.model_copy(update={"units": units_for(unit, note, catalog)})
-        _write(unit, note, "phone_contact")
+        write_note(unit, note, "phone_contact")
     return note

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from pydantic import BaseModel
@@ -151,7 +152,10 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
     return Caseload(entries=entries, pending_sync=pending)
 
 
-class TimelineEntry(BaseModel):
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of a person's timeline (a plain dataclass: a thousand are built per screen)."""
+
     record_id: str
     kind: str  # a ContactKind code, or "checkin"
     at: datetime
@@ -161,14 +165,21 @@ class TimelineEntry(BaseModel):
     addenda: int = 0
 
 
+def _labels(enum: type[domain.LabelledEnum]) -> dict[str, str]:
+    return {member.value: member.label for member in enum}
+
+
 def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> list[TimelineEntry]:
     """Contacts and check-ins for one person, newest first."""
     entries: list[TimelineEntry] = []
     with store.unit() as unit:
         load_person_row(unit, person_id)
         session, cipher = unit.session, unit.cipher
-        notes = session.exec(
-            select(ContactNoteRow)
+        # Only the columns the timeline shows: loading whole rows (JSON columns, ORM objects)
+        # cost more than decrypting the narratives.
+        shown = (ContactNoteRow.id, ContactNoteRow.kind, ContactNoteRow.starts_at, ContactNoteRow.ends_at, ContactNoteRow.mode, ContactNoteRow.status, ContactNoteRow.narrative_enc)
+        notes = session.exec(  # type: ignore[call-overload]
+            select(*shown)
             .where(ContactNoteRow.person_id == person_id)
             .order_by(ContactNoteRow.starts_at.desc())  # type: ignore[attr-defined]
             .limit(limit)
@@ -176,21 +187,23 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
         addenda = dict(
             session.exec(  # type: ignore[call-overload]
                 select(AddendumRow.note_id, func.count())
-                .where(AddendumRow.note_id.in_([n.id for n in notes]))  # type: ignore[attr-defined]
+                .join(ContactNoteRow, ContactNoteRow.id == AddendumRow.note_id)  # type: ignore[arg-type]
+                .where(ContactNoteRow.person_id == person_id)
                 .group_by(AddendumRow.note_id)
             ).all()
         )
+        kinds, modes, statuses = _labels(ContactKind), _labels(domain.ContactMode), _labels(NoteStatus)
         for note in notes:
             narrative = cipher.decrypt_json("contact_note", note.id, "narrative", note.narrative_enc)
-            mode = domain.ContactMode(note.mode).label if note.mode else "Contact"
+            minutes = int((note.ends_at - note.starts_at).total_seconds() // 60)
             entries.append(
                 TimelineEntry(
                     record_id=note.id,
                     kind=note.kind,
                     at=note.starts_at,
-                    title=f"{ContactKind(note.kind).label} · {mode} · {int((note.ends_at - note.starts_at).total_seconds() // 60)} min",
+                    title=f"{kinds[note.kind]} · {modes.get(note.mode, 'Contact')} · {minutes} min",
                     detail=narrative.get("intervention") or narrative.get("goal") or "",
-                    status=NoteStatus(note.status).label,
+                    status=statuses[note.status],
                     addenda=addenda.get(note.id, 0),
                 )
             )

@@ -62,6 +62,7 @@ class ContactNoteRow(SQLModel, table=True):
     signed_at: datetime | None = None
     version: int = 1
     updated_at: datetime
+    search_tokens: bytes | None = None  # blind index (store/search.py); None = not indexed yet
 
 
 class AddendumRow(SQLModel, table=True):
