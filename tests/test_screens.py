@@ -132,6 +132,20 @@ def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldS
     assert badge.semantics_label == f"Sync: {pending} waiting" and badge.badge.label == str(pending)
 
 
+def test_searching_notes_finds_words_and_opens_the_note(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    call = notes.log_phone_contact(session.store, AVERY, 10, "Talked about the Saturday pottery class.", ended_at=NOW)
+    screen.tap("search-notes")
+    assert screen.route == "/search" and screen.field("Words to find").autofocus
+    screen.type("Words to find", "POTTERY saturday")
+    assert "1 note found." in screen.text() and "Avery" in screen.text() and "pottery class" in screen.text()
+    screen.type("Words to find", "trombone")
+    assert "No note holds “trombone”." in screen.text()
+    screen.type("Words to find", "pottery")
+    screen.tap(f"hit-{call.id}")
+    assert screen.route == f"/note/{call.id}"
+
+
 # --- telephone quick log -----------------------------------------------------------------
 
 

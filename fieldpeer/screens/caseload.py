@@ -52,6 +52,7 @@ def build(ui: Ui) -> ft.View:
     pending = data.pending_sync
     sync_label = f"Sync: {pending} waiting" if pending else "Sync: all sent"
     actions = [
+        ui.icon_button(ft.Icons.MANAGE_SEARCH, "Search notes", lambda e: shell.go("/search"), "search-notes"),
         ui.icon_button(ft.Icons.SYNC, sync_label, lambda e: shell.go("/sync"), "sync-badge", badge=str(pending) if pending else None),
         ui.icon_button(ft.Icons.SETTINGS, "Settings", lambda e: shell.go("/settings"), "settings"),
         ui.icon_button(ft.Icons.LOCK, "Lock now", lambda e: shell.lock(), "lock-now"),
