@@ -23,7 +23,7 @@ from fieldpeer.sync.records import utc_now
 from fieldpeer.sync.sealing import SealError, open_seal
 from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, pull_context
 from tests.servers import AgencyProcess
-from tests.test_sync_integration import Admin, enrolled, no_sleep
+from tests.test_sync_integration import Admin, enrolled, enrolled_phone, no_sleep
 
 PUBLIC = {("get", "/api/v1/health"), ("post", "/api/v1/enrol")}  # enrol is guarded by its one-time code
 
@@ -107,18 +107,15 @@ def test_another_devices_token_is_useless_without_that_devices_keys(agency: Agen
 
 
 def test_an_expired_phone_keeps_its_unsent_records(agency: AgencyProcess, tmp_path: Path) -> None:
-    admin = Admin(agency.db_url)
-    _, persons, code = admin.peer_with_caseload("Pat", ["Quinn"])
-    profile, store = enrolled(agency, tmp_path, code)
-    client = SyncClient(store, sleep=no_sleep, on_revoked=profile.wipe)
-    client.sync()
-    with admin.session() as db:
+    phone = enrolled_phone(agency, tmp_path)
+    profile, store, client = phone.profile, phone.store, phone.client
+    with phone.admin.session() as db:
         device = db.get(Device, client.device_id)
         assert device is not None
         device.last_seen_at = utc_now() - timedelta(days=120)
         db.add(device)
         db.commit()
-    notes.log_phone_contact(store, persons[0], 5, "written offline", ended_at=datetime(2026, 11, 25, 9))
+    notes.log_phone_contact(store, phone.person_ids[0], 5, "written offline", ended_at=datetime(2026, 11, 25, 9))
     summary = client.sync()
     assert "enrol it again" in summary.error and "kept on this phone" in summary.error
     assert profile.is_set_up and outbox.counts(store).pending == 1  # not wiped: only revocation wipes

@@ -20,7 +20,8 @@ SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "psycopg", "psycopg_binary
 # What Flet's mobile builds ship (cryptography 43); notably no argon2 and no hpke.
 CRYPTO_43 = {
     "cryptography.exceptions": {"InvalidTag", "InvalidSignature"},
-    "cryptography.hazmat.primitives": {"hashes", "serialization"},
+    "cryptography.hazmat.primitives": {"hashes", "hmac", "serialization"},
+    "cryptography.hazmat.primitives.hmac": {"HMAC"},
     "cryptography.hazmat.primitives.hashes": {"SHA256", "SHA512"},
     "cryptography.hazmat.primitives.ciphers.aead": {"AESGCM", "ChaCha20Poly1305"},
     "cryptography.hazmat.primitives.kdf.hkdf": {"HKDF"},

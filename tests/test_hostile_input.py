@@ -27,7 +27,7 @@ from fieldpeer.sync.sealing import seal
 from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, push_context
 from tests import figures
 from tests.servers import AgencyProcess
-from tests.test_sync_integration import Admin, enrolled, no_sleep
+from tests.test_sync_integration import Admin, enrolled_phone
 
 FUZZ_EXAMPLES = 120  # per operation, per generation mode, per credential
 schemathesis.serializer.alias(SEALED_MEDIA_TYPE, "application/octet-stream")  # sealed batches are opaque bytes
@@ -35,11 +35,8 @@ QUIET = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppr
 
 
 def device(agency: AgencyProcess, tmp_path: Path) -> tuple[SyncClient, list[str]]:
-    admin = Admin(agency.db_url)
-    _, persons, code = admin.peer_with_caseload("Pat", ["Quinn", "Rowan"])
-    client = SyncClient(enrolled(agency, tmp_path, code)[1], sleep=no_sleep)
-    client.sync()
-    return client, persons
+    phone = enrolled_phone(agency, tmp_path, ("Quinn", "Rowan"))
+    return phone.client, phone.person_ids
 
 
 def assert_clean_refusal(response: httpx.Response | Any, what: str) -> None:

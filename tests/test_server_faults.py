@@ -27,7 +27,7 @@ from tests import figures
 from tests.conftest import PIN, TEST_COST, complete_note, make_peer
 from tests.servers import AgencyProcess
 from tests.test_migrations import as_left_by_version_3
-from tests.test_sync_integration import Admin, enrolled, no_sleep
+from tests.test_sync_integration import Admin, enrolled, enrolled_phone, no_sleep
 
 DISK_FULL = {  # make every insert of a received record fail the way a full disk does
     "sqlite": ["CREATE TRIGGER disk_full BEFORE INSERT ON agency_received BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"],
@@ -49,11 +49,9 @@ def log_calls(store: FieldStore, person_id: str, count: int, start: datetime) ->
 
 
 def test_a_full_disk_on_the_server_loses_nothing(agency: AgencyProcess, tmp_path: Path) -> None:
-    admin = Admin(agency.db_url)
-    _, persons, code = admin.peer_with_caseload("Pat", ["Quinn"])
-    _, store = enrolled(agency, tmp_path, code)
-    SyncClient(store, sleep=no_sleep).sync()
-    ids = log_calls(store, persons[0], 5, datetime(2026, 11, 24, 9))
+    phone = enrolled_phone(agency, tmp_path)
+    admin, store = phone.admin, phone.store
+    ids = log_calls(store, phone.person_ids[0], 5, datetime(2026, 11, 24, 9))
     backend = admin.engine.dialect.name
     with admin.engine.begin() as conn:
         for statement in DISK_FULL[backend]:
@@ -74,11 +72,9 @@ def test_a_database_locked_for_seconds_delays_but_loses_nothing(tmp_path: Path) 
     agency = AgencyProcess(f"sqlite:///{tmp_path / 'agency.db'}", tmp_path / "keys", tmp_path / "agency.log")
     agency.start()
     try:
-        admin = Admin(agency.db_url)
-        _, persons, code = admin.peer_with_caseload("Pat", ["Quinn"])
-        _, store = enrolled(agency, tmp_path, code)
-        SyncClient(store, sleep=no_sleep).sync()
-        ids = log_calls(store, persons[0], 5, datetime(2026, 11, 24, 9))
+        phone = enrolled_phone(agency, tmp_path)
+        admin, store = phone.admin, phone.store
+        ids = log_calls(store, phone.person_ids[0], 5, datetime(2026, 11, 24, 9))
         locker = sqlite3.connect(tmp_path / "agency.db", isolation_level=None, check_same_thread=False)
         locker.execute("BEGIN EXCLUSIVE")  # a backup tool or a long report holds the database
         release = threading.Timer(2.0, lambda: locker.execute("COMMIT"))
@@ -97,10 +93,8 @@ def test_a_database_locked_for_seconds_delays_but_loses_nothing(tmp_path: Path) 
 def test_clock_skew_between_phone_and_server(agency: AgencyProcess, tmp_path: Path, skew: timedelta) -> None:
     """The phone's clock is wrong. Sync must not care: the server orders by its own clock and
     its cursor, never the phone's timestamps; tokens age by the server's clock."""
-    admin = Admin(agency.db_url)
-    _, persons, code = admin.peer_with_caseload("Pat", ["Quinn"])
-    _, store = enrolled(agency, tmp_path, code)
-    SyncClient(store, sleep=no_sleep).sync()
+    phone = enrolled_phone(agency, tmp_path)
+    admin, store, persons = phone.admin, phone.store, phone.person_ids
     phone_now = utc_now() + skew
     ids = log_calls(store, persons[0], 3, phone_now.replace(tzinfo=None))
     checkin, _ = wrap.record_checkin(store, Checkin(person_id=persons[0], occurred_at=phone_now.replace(tzinfo=None), safety=SafetyAnswer.NO))
@@ -114,10 +108,8 @@ def test_clock_skew_between_phone_and_server(agency: AgencyProcess, tmp_path: Pa
 
 def test_very_long_notes_travel_in_batches_under_the_body_limit(agency: AgencyProcess, tmp_path: Path) -> None:
     assert MAX_BATCH_BYTES * 1.01 + 4096 < AgencySettings.max_body_bytes and MAX_BATCH_BYTES < MAX_PLAINTEXT  # gzip never grows data by more than ~0.1%
-    admin = Admin(agency.db_url)
-    _, persons, code = admin.peer_with_caseload("Pat", ["Quinn"])
-    _, store = enrolled(agency, tmp_path, code)
-    SyncClient(store, sleep=no_sleep).sync()
+    phone = enrolled_phone(agency, tmp_path)
+    admin, store, persons = phone.admin, phone.store, phone.person_ids
     longest = "🙂 long narrative ✍️ " * (MAX_TEXT // 20)  # emoji: 4 bytes each in UTF-8
     longest = longest[:MAX_TEXT]
     ids = [

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -58,6 +59,27 @@ def enrolled(agency: AgencyProcess, tmp_path: Path, code: str, name: str = "devi
 
 def no_sleep(_: float) -> None:
     pass
+
+
+@dataclass
+class Phone:
+    """A peer with a caseload on the agency, and their enrolled phone with the caseload pulled."""
+
+    admin: Admin
+    peer_id: str
+    person_ids: list[str]
+    profile: Profile
+    store: FieldStore
+    client: SyncClient
+
+
+def enrolled_phone(agency: AgencyProcess, tmp_path: Path, persons: tuple[str, ...] = ("Quinn",)) -> Phone:
+    admin = Admin(agency.db_url)
+    peer_id, person_ids, code = admin.peer_with_caseload("Pat", list(persons))
+    profile, store = enrolled(agency, tmp_path, code)
+    client = SyncClient(store, sleep=no_sleep, on_revoked=profile.wipe)
+    client.sync()
+    return Phone(admin, peer_id, person_ids, profile, store, client)
 
 
 def test_enrol_pull_push_end_to_end(agency: AgencyProcess, tmp_path: Path) -> None:

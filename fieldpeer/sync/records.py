@@ -57,6 +57,9 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 # Ids are keys in both databases: short, printable, no NUL or spaces (PostgreSQL refuses NUL in text).
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# Counts fit a database INTEGER (32-bit on PostgreSQL): larger is a validation error, not an overflow.
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class Record(BaseModel):
@@ -101,7 +104,7 @@ class Person(Record):
     discharged_on: date | None = None
     discharge_reason: DischargeReason | None = None
     part2: bool = False  # records protected by 42 CFR Part 2 (substance use)
-    version: int = 1
+    version: Version = 1
 
 
 # --- Contacts ---------------------------------------------------------------
@@ -128,14 +131,14 @@ class ContactNote(Record):
     mode: ContactMode | None = None
     setting: ContactSetting | None = None
     service_code: str = ""
-    units: int = 0
+    units: Count = 0
     interventions: list[Intervention] = []
     goal_ids: list[Id] = []
     narrative: Narrative = Narrative()
     follow_up_on: date | None = None
     status: NoteStatus = NoteStatus.DRAFT
     signed_at: datetime | None = None
-    version: int = 1
+    version: Version = 1
 
     @model_validator(mode="after")
     def _times_in_order(self) -> "ContactNote":
@@ -214,7 +217,7 @@ class WrapPlan(Record):
 
     record_type: Literal["wrap_plan"] = "wrap_plan"
     person_id: Id
-    version: int = 1
+    version: Version = 1
     sections: dict[WrapSection, WrapPlanSection] = {}
     crisis_plan: CrisisPlan = CrisisPlan()
     saved_at: datetime = Field(default_factory=utc_now)
@@ -262,7 +265,7 @@ class Consent(Record):
     signed_on: date
     expires_on: date | None = None
     revoked_on: date | None = None
-    version: int = 1
+    version: Version = 1
 
 
 class Deletion(Record):
