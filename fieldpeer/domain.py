@@ -117,6 +117,19 @@ class NoteStatus(LabelledEnum):
     SIGNED = ("signed", "Signed")
 
 
+class ReviewState(LabelledEnum):
+    """A signed note on its way to becoming an agency record."""
+
+    AWAITING = ("awaiting", "Awaiting supervisor review")
+    COSIGNED = ("cosigned", "Co-signed")
+    RETURNED = ("returned", "Returned for an addendum")
+
+
+def review_after_addendum(state: ReviewState) -> ReviewState:
+    """A returned note that gets an addendum goes back to the supervisor; others keep their state."""
+    return ReviewState.AWAITING if state is ReviewState.RETURNED else state
+
+
 class ConsentKind(LabelledEnum):
     SERVICES = ("services", "Consent to peer services")
     RELEASE = ("release", "Release of information")

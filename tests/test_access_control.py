@@ -26,6 +26,15 @@ from tests.servers import AgencyProcess
 from tests.test_sync_integration import Admin, enrolled, enrolled_phone, no_sleep
 
 PUBLIC = {("get", "/api/v1/health"), ("post", "/api/v1/enrol")}  # enrol is guarded by its one-time code
+DEVICE_ROUTES = {("post", "/api/v1/push"), ("get", "/api/v1/pull")}
+SUPERVISOR_ROUTES = {  # a device's token is not a supervisor's: refused like any stranger's
+    ("get", "/api/v1/review/queue"),
+    ("post", "/api/v1/review/notes/{note_id}/cosign"),
+    ("post", "/api/v1/review/notes/{note_id}/return"),
+    ("post", "/api/v1/review/alerts/{alert_id}/acknowledge"),
+    ("post", "/api/v1/exports/billing"),
+    ("post", "/api/v1/exports/fhir"),
+}
 
 
 def operations(agency: AgencyProcess) -> set[tuple[str, str]]:
@@ -65,7 +74,7 @@ def test_every_route_refuses_bad_credentials_and_logs_it(agency: AgencyProcess, 
         db.commit()
 
     protected = operations(agency) - PUBLIC
-    assert protected == {("post", "/api/v1/push"), ("get", "/api/v1/pull")}, "a new route: add it here once it checks its caller"
+    assert protected == DEVICE_ROUTES | SUPERVISOR_ROUTES, "a new route: add it here once it checks its caller"
     expected = {
         "no token": (None, 401, "unauthenticated"),
         "made-up token": ("x" * 43, 401, "unauthenticated"),
@@ -74,8 +83,10 @@ def test_every_route_refuses_bad_credentials_and_logs_it(agency: AgencyProcess, 
     }
     for (method, path) in sorted(protected):
         for case, (token, status, code) in expected.items():
+            if (method, path) in SUPERVISOR_ROUTES:
+                status, code = 401, "unauthenticated"
             before = refusals(admin)
-            response = call(agency, method, path, token)
+            response = call(agency, method, path.replace("{note_id}", "n-1").replace("{alert_id}", "a-1"), token)
             assert (response.status_code, response.json()["code"]) == (status, code), f"{method} {path} with {case}"
             assert "Traceback" not in response.text and "File \"" not in response.text
             assert refusals(admin) == before + 1, f"{method} {path} with {case} was not logged"

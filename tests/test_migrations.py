@@ -38,10 +38,11 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
 
 
 def as_left_by_version_3(engine: Engine) -> None:
-    """Turn a database written by this app back into what the app before search (schema 3) left."""
+    """Turn a database written by this app back into what the app before search and feedback (schema 3) left."""
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_contact_note_unindexed")
         conn.exec_driver_sql("DROP INDEX ix_contact_note_search")
+        conn.exec_driver_sql("DROP TABLE note_feedback")
         conn.exec_driver_sql("ALTER TABLE contact_note DROP COLUMN search_tokens")
         conn.exec_driver_sql("PRAGMA user_version = 3")
 

@@ -7,16 +7,17 @@ caseload, and checks what the peer sees and what the store then holds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import flet as ft
 import pytest
 
 from fieldpeer import app, demo_data
-from fieldpeer.domain import NoteStatus, WrapSection
+from fieldpeer.domain import NoteStatus, ReviewState, WrapSection
 from fieldpeer.screens.session import FieldSession
-from fieldpeer.store import notes, outbox, people, wrap
+from fieldpeer.store import feedback, notes, outbox, people, wrap
+from fieldpeer.sync.records import NoteFeedback
 from fieldpeer.store.profile import Profile
 from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
 from tests.flet_harness import ScreenHarness, walk
@@ -243,6 +244,24 @@ def test_a_complete_note_is_signed_then_read_only_with_an_addendum(screen: Scree
     screen.tap("add-addendum")
     assert "Landlord called back: viewing on Monday." in screen.text()
     assert [a.text for a in notes.list_addenda(session.store, note.id)] == ["Landlord called back: viewing on Monday."]
+
+
+def test_a_returned_note_shows_the_comment_and_leaves_the_caseload_flag_once_answered(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    call = notes.log_phone_contact(session.store, AVERY, 10, "Checked in about the move.", ended_at=NOW)
+    with session.store.unit() as unit:  # as a pull brings it from the agency
+        feedback.receive_feedback(unit, NoteFeedback(id=call.id, state=ReviewState.RETURNED, comment="Say where the person is moving to.", reviewer="Dana Reyes, LCSW", reviewed_at=datetime(2026, 11, 24, 15, tzinfo=timezone.utc), version=2))
+    screen.go("/settings")
+    screen.go("/caseload")  # built afresh
+    assert "1 note returned by supervisor" in screen.text()
+    screen.go(f"/note/{call.id}")
+    banner = screen.text()
+    assert "Returned by Dana Reyes, LCSW on 2026-11-24: “Say where the person is moving to.” Answer with an addendum below." in banner
+    screen.type("New addendum", "Moving to her sister's flat on Elm Street.")
+    screen.tap("add-addendum")
+    assert "waiting for Dana Reyes, LCSW to review it again" in screen.text()
+    screen.go("/caseload")
+    assert "returned by supervisor" not in screen.text()
 
 
 # --- pre-crisis check-in -------------------------------------------------------------------

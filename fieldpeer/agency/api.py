@@ -2,30 +2,33 @@
 
 # No `from __future__ import annotations`: FastAPI must see the closure-local dependency types.
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from fieldpeer.agency import service
+from fieldpeer.agency import exports, review, service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.keys import load_or_create_agency_keys
 from fieldpeer.agency.service import Refused
-from fieldpeer.agency.tables import Device
+from fieldpeer.agency.tables import Device, Supervisor
+from fieldpeer.domain import ReviewState
 from fieldpeer.sync.sealing import SealError, open_seal, seal, unb64
-from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, pull_context, push_context
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, ErrorBody, PushReceipt, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.agency")
 
@@ -139,6 +142,8 @@ def create_app(settings: AgencySettings) -> FastAPI:
             try:
                 with Session(engine) as db:
                     receipt = service.ingest(db, device, batch)
+                    stored = {r.entry_id for r in receipt.results if r.status is EntryStatus.STORED}
+                    review.on_stored(db, [record for entry_id, record in batch.entries if entry_id in stored])
                     db.commit()
                     return receipt
             except (IntegrityError, OperationalError):
@@ -153,7 +158,90 @@ def create_app(settings: AgencySettings) -> FastAPI:
         sealed = seal(batch.model_dump_json().encode(), recipient_box=unb64(device.box_key), sender=agency_keys, context=pull_context(device.id))
         return Response(content=sealed, media_type=SEALED_MEDIA_TYPE)
 
+    # --- Supervision -------------------------------------------------------------
+
+    def supervisor_for(action: str):  # type: ignore[no-untyped-def]
+        def dependency(db: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Supervisor:
+            try:
+                return review.authenticate(db, authorization, action)
+            finally:
+                db.commit()  # keep the access log entry (refusals included)
+
+        return dependency
+
+    RecordIdPath = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+    @app.get(f"{API}/review/queue", response_model=review.ReviewQueue)
+    def review_queue(
+        db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("review_queue"))],
+        peer: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+    ) -> review.ReviewQueue:
+        """Urgent safety alerts first, then signed notes awaiting review, oldest first."""
+        found = review.queue(db, supervisor, peer)
+        db.commit()
+        return found
+
+    @app.post(f"{API}/review/notes/{{note_id}}/cosign", response_model=ReviewOutcome)
+    def cosign_note(note_id: RecordIdPath, db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("cosign"))]) -> ReviewOutcome:
+        decided = review.cosign(db, supervisor, note_id)
+        db.commit()
+        return ReviewOutcome(note_id=note_id, state=ReviewState(decided.state))
+
+    @app.post(f"{API}/review/notes/{{note_id}}/return", response_model=ReviewOutcome)
+    def return_note(note_id: RecordIdPath, body: ReturnRequest, db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("return"))]) -> ReviewOutcome:
+        decided = review.return_note(db, supervisor, note_id, body.comment)
+        db.commit()
+        return ReviewOutcome(note_id=note_id, state=ReviewState(decided.state))
+
+    @app.post(f"{API}/review/alerts/{{alert_id}}/acknowledge", response_model=ReviewOutcome)
+    def acknowledge_alert(alert_id: RecordIdPath, db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("acknowledge_alert"))]) -> ReviewOutcome:
+        review.acknowledge_alert(db, supervisor, alert_id)
+        db.commit()
+        return ReviewOutcome(note_id=alert_id, state=None)
+
+    @app.post(f"{API}/exports/billing", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+    def export_billing(body: BillingExportRequest, db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("export_billing"))]) -> Response:
+        """Co-signed notes in a period, one row each, units by the agency's rule. Logged as a disclosure."""
+        text = exports.billing_csv(db, supervisor, body.start, body.end, body.purpose)
+        db.commit()
+        return Response(content=text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="billing-{body.start}-{body.end}.csv"'})
+
+    @app.post(f"{API}/exports/fhir", response_class=Response, responses={200: {"content": {"application/fhir+json": {}}}})
+    def export_fhir(body: FhirExportRequest, db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("export_fhir"))]) -> Response:
+        """One person's agency record as a FHIR R4 Bundle. Outside the agency: only with the person's consent."""
+        try:
+            export = exports.fhir_bundle(db, supervisor, body.person_id, body.purpose, body.recipient)
+        finally:
+            db.commit()  # the refusal is logged too
+        headers = {"X-Redisclosure-Notice": exports.PART2_NOTICE} if export.part2 else {}
+        return Response(content=json.dumps(export.bundle), media_type="application/fhir+json", headers=headers)
+
     return app
+
+
+# Free text stored in the agency's own columns: no control characters (PostgreSQL refuses NUL).
+NO_CONTROLS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class BillingExportRequest(BaseModel):
+    start: date
+    end: date
+    purpose: str = Field(min_length=3, max_length=500, pattern=NO_CONTROLS)
+
+
+class FhirExportRequest(BaseModel):
+    person_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    purpose: str = Field(min_length=3, max_length=500, pattern=NO_CONTROLS)
+    recipient: str = Field(min_length=1, max_length=500, pattern=NO_CONTROLS, description=f'who receives it; "{exports.WITHIN_AGENCY}" for the agency\'s own use')
+
+
+class ReturnRequest(BaseModel):
+    comment: str = Field(min_length=1, max_length=4000, pattern=NO_CONTROLS)
+
+
+class ReviewOutcome(BaseModel):
+    note_id: str
+    state: ReviewState | None
 
 
 MAX_CURSOR = 2**31 - 1  # the feed's seq column is an INTEGER: larger is a 422, not an overflow deep inside

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from fieldpeer.agency import service
+from fieldpeer.agency import review, service
 from fieldpeer.agency.api import AgencySettings, create_app
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import Device
@@ -57,6 +57,13 @@ def main(argv: list[str]) -> int:
     code.add_argument("peer")
     code.add_argument("--hours", type=float, default=24.0, help="how long the code is valid")
 
+    supervisor = commands.add_parser("add-supervisor", help="a supervisor account; prints its id and its token (shown once)")
+    supervisor.add_argument("--name", required=True)
+    supervisor.add_argument("--credentials", default="", help="e.g. LCSW: printed beside co-signatures")
+
+    revoke_supervisor = commands.add_parser("revoke-supervisor", help="close a supervisor account")
+    revoke_supervisor.add_argument("supervisor")
+
     revoke = commands.add_parser("revoke-device", help="refuse a device from now on (it wipes itself at next sync)")
     revoke.add_argument("device")
 
@@ -85,6 +92,11 @@ def main(argv: list[str]) -> int:
                 print(service.add_person(db, args.peer, Person(preferred_name=args.name, part2=args.part2)).id)
             elif args.command == "enroll-code":
                 print(service.create_enrol_code(db, args.peer, timedelta(hours=args.hours)))
+            elif args.command == "add-supervisor":
+                account, token = review.add_supervisor(db, args.name, args.credentials)
+                print(f"{account.id} {token}")
+            elif args.command == "revoke-supervisor":
+                print(f"Closed supervisor account {review.revoke_supervisor(db, args.supervisor).id}.")
             elif args.command == "revoke-device":
                 device = service.revoke_device(db, args.device)
                 print(f"Revoked {device.id} (peer {device.peer_id}).")

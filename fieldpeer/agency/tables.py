@@ -101,3 +101,53 @@ class AccessEvent(AgencyTable, table=True):
     object_id: str = ""
     outcome: str  # ok / refused / error
     detail: str = ""  # codes and ids only
+
+
+class Supervisor(AgencyTable, table=True):
+    """A qualified professional who reviews and co-signs peers' notes (agency-wide)."""
+
+    __tablename__ = "agency_supervisor"
+    id: str = Field(primary_key=True)
+    name: str
+    credentials: str = ""
+    token_hash: str = Field(unique=True)  # sha256 of a 256-bit random token
+    created_at: datetime = Field(default_factory=utc_now)
+    revoked_at: datetime | None = None
+
+
+class NoteReview(AgencyTable, table=True):
+    """Where each signed note stands with supervision."""
+
+    __tablename__ = "agency_note_review"
+    note_id: str = Field(primary_key=True)
+    peer_id: str = Field(index=True)
+    person_id: str | None = None
+    state: str = Field(index=True)  # a ReviewState code
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reviewer_id: str | None = None
+    reviewed_at: datetime | None = None
+    version: int = 1  # of the feedback sent to the phone
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class AlertAcknowledgement(AgencyTable, table=True):
+    __tablename__ = "agency_alert_ack"
+    alert_id: str = Field(primary_key=True)
+    supervisor_id: str
+    at: datetime = Field(default_factory=utc_now)
+
+
+class Disclosure(AgencyTable, table=True):
+    """Accounting of disclosures: every export, who asked, why, to whom, under which consent."""
+
+    __tablename__ = "agency_disclosure"
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utc_now)
+    supervisor_id: str
+    kind: str  # billing_csv / fhir_bundle
+    person_id: str | None = None  # None: many persons (billing)
+    recipient: str
+    purpose: str = Field(sa_column=Column(Text, nullable=False))
+    consent_id: str | None = None
+    part2: bool = False
+    records: int = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
+from fieldpeer.screens.forms import counted
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people
 
@@ -15,6 +16,8 @@ def flag_labels(entry: people.CaseloadEntry) -> list[tuple[str, str]]:
         flags.append(("Safety alert", ft.Colors.RED_700))
     if entry.no_recent_contact:
         flags.append(("No contact in 30 days", ft.Colors.ORANGE_800))
+    if entry.returned_notes:
+        flags.append((counted(entry.returned_notes, "note") + " returned by supervisor", ft.Colors.PURPLE_700))
     if entry.plan_review_due:
         flags.append(("Plan review due", ft.Colors.BLUE_800))
     return flags

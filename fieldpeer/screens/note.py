@@ -7,11 +7,11 @@ from typing import Any
 import flet as ft
 
 from fieldpeer.config import service_catalog
-from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus
+from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, ReviewState
 from fieldpeer.screens.forms import NoteForm, default_setting_for
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store import notes, people
-from fieldpeer.sync.records import ContactNote
+from fieldpeer.store import feedback, notes, people
+from fieldpeer.sync.records import ContactNote, NoteFeedback
 
 NOW_BUTTON_WIDTH = 124  # both rows alike, so the two time fields line up
 
@@ -124,6 +124,21 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     )
 
 
+def review_banner(ui: Ui, review: NoteFeedback | None) -> list[ft.Control]:
+    """What the supervisor said, above everything else: a returned note asks for an addendum."""
+    if review is None:
+        return []
+    when = f"{review.reviewed_at.astimezone():%Y-%m-%d}"
+    if review.state is ReviewState.RETURNED:
+        text = f"Returned by {review.reviewer} on {when}: “{review.comment}” Answer with an addendum below."
+        colour = ft.Colors.PURPLE_50
+    elif review.state is ReviewState.COSIGNED:
+        text, colour = f"Co-signed by {review.reviewer} on {when}.", ft.Colors.GREEN_50
+    else:
+        text, colour = f"Addendum sent; waiting for {review.reviewer} to review it again.", ft.Colors.BLUE_50
+    return [ft.Semantics(identifier="review-banner", live_region=True, content=ft.Container(ui.text(text, 15, bold=review.state is ReviewState.RETURNED), bgcolor=colour, padding=12, border_radius=8))]
+
+
 def signed_view(ui: Ui, note: ContactNote) -> ft.View:
     shell, store = ui.shell, ui.shell.session.store
     addendum = {"text": ""}
@@ -145,6 +160,7 @@ def signed_view(ui: Ui, note: ContactNote) -> ft.View:
         f"/note/{note.id}",
         "Signed note",
         [
+            *review_banner(ui, feedback.feedback_for(store, note.id)),
             ui.text(f"Signed {signed}. A signed note is a legal record: it cannot be edited, only amended by an addendum.", 14, identifier="signed-banner"),
             *[ui.text(f, 15) for f in facts],
             *[item for label, text in (("Goal", n.goal), ("Intervention", n.intervention), ("Response", n.response), ("Plan", n.plan)) for item in (ui.heading(label), ui.text(text or "-", 15))],

@@ -95,6 +95,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_contact_note_search ON contact_note (starts_at, search_tokens)",  # searches scan this, not the table
         ),
     ),
+    Migration(
+        5,
+        "supervisors' feedback on signed notes",
+        (
+            """CREATE TABLE note_feedback (
+                note_id VARCHAR NOT NULL PRIMARY KEY, state VARCHAR NOT NULL, comment_enc BLOB NOT NULL,
+                reviewer VARCHAR NOT NULL, reviewed_at DATETIME NOT NULL, version INTEGER NOT NULL)""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -10,7 +10,7 @@ from sqlmodel import select
 from fieldpeer import domain
 from fieldpeer.config import ServiceCatalog, service_catalog
 from fieldpeer.domain import ContactKind, ContactMode, ContactSetting, NoteStatus
-from fieldpeer.store import search
+from fieldpeer.store import feedback, search
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import AddendumRow, ContactNoteRow
@@ -187,6 +187,7 @@ def add_addendum(store: FieldStore, note_id: str, text: str) -> Addendum:
             AddendumRow(id=addendum.id, note_id=note_id, text_enc=unit.cipher.encrypt("addendum", addendum.id, "text", text), written_at=unit.now)
         )
         search.add_words(unit, note_id, text)
+        feedback.answered(unit, note_id)
         unit.changed("addendum", addendum)
     return addendum
 

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from fieldpeer import domain
 from fieldpeer.domain import ContactKind, NoteStatus, Zone
+from fieldpeer.store import feedback
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.tables import AddendumRow, CheckinRow, ContactNoteRow, OutboxRow, PersonRow, SafetyAlertRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
@@ -105,10 +106,11 @@ class CaseloadEntry(BaseModel):
     plan_review_due_on: date | None
     open_safety_alert: bool
     part2: bool
+    returned_notes: int = 0  # returned by a supervisor, waiting for an addendum
 
     @property
     def flag_count(self) -> int:
-        return int(self.no_recent_contact) + int(self.plan_review_due) + int(self.open_safety_alert)
+        return int(self.no_recent_contact) + int(self.plan_review_due) + int(self.open_safety_alert) + int(self.returned_notes > 0)
 
 
 class Caseload(BaseModel):
@@ -128,6 +130,7 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
         )
         open_alerts = set(session.exec(select(SafetyAlertRow.person_id).where(SafetyAlertRow.resolved_at.is_(None))).all())  # type: ignore[union-attr]
         pending = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "pending")).one()
+        returned = feedback.returned_by_person(unit)
         entries: list[CaseloadEntry] = []
         for row in session.exec(select(PersonRow).where(PersonRow.discharged_on.is_(None))):  # type: ignore[union-attr]
             name = unit.cipher.decrypt(TABLE, row.id, "preferred_name", row.preferred_name_enc)
@@ -146,6 +149,7 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
                     plan_review_due_on=domain.plan_review_due_on(row.plan_reviewed_on, row.admitted_on),
                     open_safety_alert=row.id in open_alerts,
                     part2=row.part2,
+                    returned_notes=returned.get(row.id, 0),
                 )
             )
     entries.sort(key=lambda e: (not e.open_safety_alert, -e.flag_count, e.preferred_name.casefold()))

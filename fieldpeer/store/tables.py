@@ -73,6 +73,18 @@ class AddendumRow(SQLModel, table=True):
     written_at: datetime
 
 
+class NoteFeedbackRow(SQLModel, table=True):
+    """The supervisor's latest review of one of this peer's signed notes (pulled from the agency)."""
+
+    __tablename__ = "note_feedback"
+    note_id: str = Field(primary_key=True)
+    state: str  # a ReviewState code
+    comment_enc: bytes
+    reviewer: str
+    reviewed_at: datetime
+    version: int = 1
+
+
 class WrapPlanRow(SQLModel, table=True):
     __tablename__ = "wrap_plan"
     id: str = Field(primary_key=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from fieldpeer.store import outbox, people, sync_state, wrap
+from fieldpeer.store import feedback, outbox, people, sync_state, wrap
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.sync.records import AnyRecord, new_id, utc_now
@@ -222,6 +222,8 @@ class SyncClient:
                         people.receive_person(unit, record)
                     elif record.record_type == "wrap_plan":
                         wrap.receive_wrap_plan(unit, record)
+                    elif record.record_type == "note_feedback":
+                        feedback.receive_feedback(unit, record)
                     applied += 1
                 sync_state.set_in_unit(unit, {"pull_cursor": str(page.cursor)})  # saved with what it covers
             if not page.more:

@@ -25,6 +25,7 @@ from fieldpeer.domain import (
     NoteStatus,
     PeerRole,
     RecoveryStage,
+    ReviewState,
     SafetyAnswer,
     ServiceCriterion,
     WrapSection,
@@ -268,6 +269,18 @@ class Consent(Record):
     version: Version = 1
 
 
+class NoteFeedback(Record):
+    """A supervisor's review of a signed note, sent to the peer's phones (never pushed).
+    `id` is the note's id: a later review replaces an earlier one."""
+
+    record_type: Literal["note_feedback"] = "note_feedback"
+    state: ReviewState
+    comment: Text = ""
+    reviewer: ShortText
+    reviewed_at: datetime
+    version: Version = 1
+
+
 class Deletion(Record):
     """A discarded draft: tells the server to forget the draft it may already hold."""
 
@@ -277,6 +290,6 @@ class Deletion(Record):
 
 
 AnyRecord = Annotated[
-    Union[PeerProfile, Person, ContactNote, Addendum, WrapPlan, Checkin, SafetyAlert, Consent, Deletion],
+    Union[PeerProfile, Person, ContactNote, Addendum, WrapPlan, Checkin, SafetyAlert, Consent, NoteFeedback, Deletion],
     Field(discriminator="record_type"),
 ]

@@ -85,6 +85,10 @@ class Refusal(StrEnum):
     UNAUTHENTICATED = "unauthenticated"  # unknown token: keep local data, enrol again
     TOKEN_EXPIRED = "token_expired"  # idle too long: keep local data, enrol again
     ENROL_CODE_INVALID = "enrol_code_invalid"
+    ACCESS_REVOKED = "access_revoked"  # a supervisor account that was closed
+    NOT_FOUND = "not_found"
+    WRONG_STATE = "wrong_state"  # e.g. co-signing a note that was returned and not yet answered
+    CONSENT_REQUIRED = "consent_required"
 
 
 class ErrorBody(Message):

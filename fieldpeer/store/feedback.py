@@ -1,0 +1,54 @@
+"""Supervisors' feedback on this peer's signed notes, as pulled from the agency: co-signed, or
+returned with a comment the peer answers with an addendum."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from fieldpeer.domain import ReviewState, review_after_addendum
+from fieldpeer.store.tables import ContactNoteRow, NoteFeedbackRow
+from fieldpeer.store.unit_of_work import FieldStore, Unit
+from fieldpeer.sync.records import NoteFeedback, as_utc
+
+TABLE = "note_feedback"
+
+
+def receive_feedback(unit: Unit, feedback: NoteFeedback) -> None:
+    """Apply a pulled review; an older one (a replayed page) never overwrites a newer one."""
+    row = unit.session.get(NoteFeedbackRow, feedback.id)
+    if row is not None and row.version >= feedback.version:
+        return
+    comment = unit.cipher.encrypt(TABLE, feedback.id, "comment", feedback.comment)
+    unit.session.merge(NoteFeedbackRow(note_id=feedback.id, state=feedback.state.value, comment_enc=comment, reviewer=feedback.reviewer, reviewed_at=feedback.reviewed_at, version=feedback.version))
+    unit.audit("feedback_received", "contact_note", feedback.id)
+
+
+def answered(unit: Unit, note_id: str) -> None:
+    """The peer added an addendum: a returned note goes back to the supervisor."""
+    row = unit.session.get(NoteFeedbackRow, note_id)
+    if row is not None:
+        row.state = review_after_addendum(ReviewState(row.state)).value
+        unit.session.add(row)
+
+
+def feedback_for(store: FieldStore, note_id: str) -> NoteFeedback | None:
+    with store.unit() as unit:
+        row = unit.session.get(NoteFeedbackRow, note_id)
+        if row is None:
+            return None
+        return NoteFeedback(
+            id=row.note_id, state=ReviewState(row.state), comment=unit.cipher.decrypt(TABLE, row.note_id, "comment", row.comment_enc),
+            reviewer=row.reviewer, reviewed_at=as_utc(row.reviewed_at), version=row.version,
+        )
+
+
+def returned_by_person(unit: Unit) -> dict[str, int]:
+    """How many returned notes wait for an addendum, per person."""
+    rows = unit.session.exec(  # type: ignore[call-overload]
+        select(ContactNoteRow.person_id, func.count())
+        .join(NoteFeedbackRow, col(NoteFeedbackRow.note_id) == ContactNoteRow.id)
+        .where(NoteFeedbackRow.state == ReviewState.RETURNED.value)
+        .group_by(ContactNoteRow.person_id)
+    ).all()
+    return {person_id: count for person_id, count in rows if person_id}
