@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from fieldpeer.agency import exports, review, service
+from fieldpeer.agency import exports, pages, review, service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.keys import load_or_create_agency_keys
 from fieldpeer.agency.service import Refused
@@ -159,6 +159,8 @@ def create_app(settings: AgencySettings) -> FastAPI:
         return Response(content=sealed, media_type=SEALED_MEDIA_TYPE)
 
     # --- Supervision -------------------------------------------------------------
+
+    pages.register(app, engine)  # the supervisor's web pages (/supervisor)
 
     def supervisor_for(action: str):  # type: ignore[no-untyped-def]
         def dependency(db: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Supervisor:
