@@ -170,3 +170,30 @@ def test_supervisor_routes_refuse_devices_and_strangers(agency: AgencyProcess, p
     assert result.returncode == 0, result.stderr
     closed = supervisor.http.get("/review/queue")
     assert closed.status_code == 403 and closed.json()["code"] == "access_revoked"
+
+
+def test_supervisor_pages_need_a_supervisor_escape_what_peers_typed_and_refuse_other_sites(agency: AgencyProcess, phone: Phone) -> None:
+    from fieldpeer.agency.pages import COOKIE
+
+    supervisor = Supervisor(agency, phone)
+    note = notes.save_draft(phone.store, complete_note(phone.person_ids[0], narrative=Narrative(goal="<script>alert(1)</script>", intervention="Talked.", response="Fine.", plan="Later.")))
+    note = notes.sign_note(phone.store, note.id)
+    phone.client.sync()
+    pages = ["/supervisor/queue", "/supervisor/peers", f"/supervisor/peers/{phone.peer_id}"]
+    for cookies in ({}, {COOKIE: "made-up"}, {COOKIE: phone.client.token}):  # nobody, a stranger, a peer's device
+        for path in pages:
+            response = httpx.get(agency.url + path, cookies=cookies, follow_redirects=False)
+            assert (response.status_code, response.headers["location"]) == (303, "/supervisor/login"), path
+    signed_in = httpx.post(f"{agency.url}/supervisor/login", data={"token": supervisor.token}, follow_redirects=False)
+    cookie = signed_in.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/supervisor" in cookie
+    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+        queue = browser.get("/supervisor/queue")
+        assert queue.status_code == 200 and "&lt;script&gt;alert(1)&lt;/script&gt;" in queue.text and "<script>" not in queue.text
+        assert "default-src 'none'" in queue.headers["content-security-policy"]
+        forged = browser.post(f"/supervisor/notes/{note.id}/cosign", headers={"Origin": "https://evil.example"}, follow_redirects=False)
+        assert "That form came from another site." in forged.text
+        assert [n["note_id"] for n in supervisor.queue()["notes"]] == [note.id]  # still awaiting review
+        done = browser.post(f"/supervisor/notes/{note.id}/cosign", headers={"Origin": agency.url}, follow_redirects=False)
+        assert (done.status_code, done.headers["location"]) == (303, "/supervisor/queue?done=cosigned")
+        assert supervisor.queue()["notes"] == []

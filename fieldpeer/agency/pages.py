@@ -142,9 +142,12 @@ def register(app: FastAPI, engine: Engine) -> None:
         return response
 
     def queue_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> HTMLResponse:
-        found = review.queue(db, supervisor)
+        peer = db.get(Peer, request.query_params.get("peer", "")) if request.query_params.get("peer") else None
+        found = review.queue(db, supervisor, peer.id if peer else None)
         done = DONE.get(request.query_params.get("done", ""), "")
         body = f'<p class="status" role="status">{escape(done)}</p>' if done else ""
+        if peer:
+            body += f'<p>Showing {escape(peer.name)}\'s notes only. <a href="{BASE}/queue">Show every peer</a></p>'
         if found.alerts:
             items = "".join(
                 f'<article><h3>{escape(a.person_name)} · with {escape(a.peer_name)}</h3><p>Raised {a.raised_at:%Y-%m-%d %H:%M} UTC'
@@ -207,7 +210,8 @@ def register(app: FastAPI, engine: Engine) -> None:
             f"{' ' if f.no_recent_contact and f.plan_review_due else ''}{'<span class=flag>Plan review due</span>' if f.plan_review_due else ''}</td></tr>"
             for f in report.flags
         )
-        body = (f"{period}<h2>Mode of contact</h2><ul>{mix or '<li>No contacts in this period.</li>'}</ul>"
+        body = (f'<p><a href="{BASE}/queue?peer={escape(peer.id)}">{escape(peer.name)}\'s notes awaiting review</a></p>'
+                f"{period}<h2>Mode of contact</h2><ul>{mix or '<li>No contacts in this period.</li>'}</ul>"
                 f'<h2>Contacts {start} to {end} ({len(report.contacts)})</h2><div class="scroll"><table><thead><tr><th scope="col">Date</th><th scope="col">Person</th><th scope="col">Mode</th><th scope="col">Minutes</th><th scope="col">Units</th><th scope="col">Review</th></tr></thead><tbody>{contacts}</tbody></table></div>'
                 f'<h2>Caseload flags</h2><div class="scroll"><table><thead><tr><th scope="col">Person</th><th scope="col">Last contact</th><th scope="col">Flags</th></tr></thead><tbody>{flags}</tbody></table></div>')
         return page(f"{peer.name}{', ' + peer.credentials if peer.credentials else ''}", body, supervisor)
