@@ -11,7 +11,7 @@ from typing import Any
 
 import flet as ft
 
-from fieldpeer.screens import caseload, checkin, note, note_search, person, phone, settings, sync_view, unlock, wrap_plan
+from fieldpeer.screens import caseload, checkin, consent, note, note_search, person, phone, settings, sync_view, unlock, wrap_plan
 from fieldpeer.screens.session import FieldSession
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store.profile import Profile
@@ -27,6 +27,7 @@ ROUTES: list[tuple[re.Pattern[str], Builder]] = [
     (re.compile(r"^/person/(?P<person_id>[\w-]+)/phone$"), phone.build),
     (re.compile(r"^/person/(?P<person_id>[\w-]+)/checkin$"), checkin.build),
     (re.compile(r"^/person/(?P<person_id>[\w-]+)/wrap$"), wrap_plan.build),
+    (re.compile(r"^/person/(?P<person_id>[\w-]+)/consent$"), consent.build),
     (re.compile(r"^/search$"), note_search.build),
     (re.compile(r"^/sync$"), sync_view.build),
     (re.compile(r"^/settings$"), settings.build),

@@ -24,6 +24,8 @@ SCREENS = {  # name -> route; the session is shared by tabs, so each opens unloc
     "contact-note": f"person/{AVERY}/note/new",
     "checkin": f"person/{AVERY}/checkin",
     "wrap": f"person/{AVERY}/wrap",
+    "consent": f"person/{AVERY}/consent",
+    "search": "search",
     "sync": "sync",
     "settings": "settings",
 }

@@ -7,7 +7,7 @@ caseload, and checks what the peer sees and what the store then holds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import flet as ft
@@ -16,7 +16,7 @@ import pytest
 from fieldpeer import app, demo_data
 from fieldpeer.domain import NoteStatus, ReviewState, WrapSection
 from fieldpeer.screens.session import FieldSession
-from fieldpeer.store import feedback, notes, outbox, people, wrap
+from fieldpeer.store import consents, feedback, notes, outbox, people, wrap
 from fieldpeer.sync.records import NoteFeedback
 from fieldpeer.store.profile import Profile
 from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
@@ -262,6 +262,31 @@ def test_a_returned_note_shows_the_comment_and_leaves_the_caseload_flag_once_ans
     assert "waiting for Dana Reyes, LCSW to review it again" in screen.text()
     screen.go("/caseload")
     assert "returned by supervisor" not in screen.text()
+
+
+def test_a_release_of_information_needs_every_42_cfr_2_31_element(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}")
+    screen.tap("new-consent")
+    assert screen.route == f"/person/{AVERY}/consent"
+    screen.tap("save-consent")
+    problems = screen.text()
+    for missing in ("must say to whom", "must say what may be disclosed", "must say the purpose", "needs the date it ends"):
+        assert missing in problems
+    assert consents.list_consents(session.store, AVERY) == []
+    screen.type("To whom (the recipient)", "County Housing Authority")
+    screen.type("What may be disclosed", "Attendance and progress notes")
+    screen.type("For what purpose", "Housing application")
+    screen.type("Ends on (YYYY-MM-DD)", "2020-01-01")
+    screen.tap("save-consent")
+    assert "It cannot end before it was signed." in screen.text()
+    screen.type("Ends on (YYYY-MM-DD)", "2027-11-25")
+    screen.tap("save-consent")
+    assert screen.route == f"/person/{AVERY}" and "Release of information recorded. It syncs with the agency." in screen.toasts()
+    [saved] = consents.list_consents(session.store, AVERY)
+    assert (saved.recipient, saved.purpose, saved.expires_on, saved.signed_on) == ("County Housing Authority", "Housing application", date(2027, 11, 25), NOW.date())
+    assert saved.discloser  # the agency's name, filled in
+    assert "Release of information: County Housing Authority" in screen.text()
 
 
 # --- pre-crisis check-in -------------------------------------------------------------------

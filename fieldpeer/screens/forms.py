@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from fieldpeer import domain
 from fieldpeer.config import ServiceCatalog, service_catalog
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, SafetyAnswer, WrapSection, Zone
-from fieldpeer.sync.records import Checkin, ContactNote, CrisisPlan, Narrative, Supporter, WrapPlan, WrapPlanSection
+from fieldpeer.sync.records import Checkin, Consent, ContactNote, CrisisPlan, Narrative, Supporter, WrapPlan, WrapPlanSection
 
 Errors = dict[str, str]  # field name -> message a person can act on
 
@@ -175,6 +175,51 @@ class PhoneForm:
             errors["follow_up"] = str(exc)
             follow_up = None
         return minutes, self.summary.strip(), follow_up, errors
+
+
+@dataclass
+class ConsentForm:
+    """A consent as the person signed it. A release of information needs every element of
+    42 CFR 2.31: who may disclose, what, to whom, for what purpose, and when it ends."""
+
+    person_id: str
+    part2: bool
+    discloser: str = ""
+    kind: str = domain.ConsentKind.RELEASE.value
+    recipient: str = ""
+    information: str = ""
+    purpose: str = ""
+    signed_on: str = ""
+    expires_on: str = ""
+
+    def parse(self) -> tuple[Consent | None, Errors]:
+        errors: Errors = {}
+        kind = domain.ConsentKind(self.kind)
+        release = kind is domain.ConsentKind.RELEASE
+        for name, label in (("discloser", "who may disclose"), ("recipient", "to whom"), ("information", "what may be disclosed"), ("purpose", "the purpose")):
+            if release and not getattr(self, name).strip():
+                errors[name] = f"A release of information must say {label}."
+        signed_on = expires_on = None
+        try:
+            signed_on = parse_day(self.signed_on)
+            if signed_on is None:
+                errors["signed_on"] = "Enter the date the person signed."
+        except ValueError as exc:
+            errors["signed_on"] = str(exc)
+        try:
+            expires_on = parse_day(self.expires_on)
+            if release and expires_on is None:
+                errors["expires_on"] = "A release of information needs the date it ends."
+            elif expires_on and signed_on and expires_on < signed_on:
+                errors["expires_on"] = "It cannot end before it was signed."
+        except ValueError as exc:
+            errors["expires_on"] = str(exc)
+        if errors or signed_on is None:
+            return None, errors
+        return Consent(
+            person_id=self.person_id, kind=kind, part2=self.part2, discloser=self.discloser.strip(), recipient=self.recipient.strip(),
+            information=self.information.strip(), purpose=self.purpose.strip(), signed_on=signed_on, expires_on=expires_on,
+        ), errors
 
 
 @dataclass

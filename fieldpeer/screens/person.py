@@ -21,6 +21,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
             ui.button("Phone call", lambda e: shell.go(f"/person/{person_id}/phone"), "new-phone", icon=ft.Icons.PHONE, primary=False),
             ui.button("Check-in", lambda e: shell.go(f"/person/{person_id}/checkin"), "new-checkin", icon=ft.Icons.FAVORITE_BORDER, primary=False),
             ui.button("WRAP plan", lambda e: shell.go(f"/person/{person_id}/wrap"), "open-wrap", icon=ft.Icons.MAP_OUTLINED, primary=False),
+            ui.button("Consent", lambda e: shell.go(f"/person/{person_id}/consent"), "new-consent", icon=ft.Icons.HANDSHAKE_OUTLINED, primary=False),
         ],
         wrap=True, spacing=8, run_spacing=8,
     )
