@@ -16,7 +16,7 @@ import uvicorn
 from sqlmodel import Session
 
 from fieldpeer import demo_data
-from fieldpeer.agency import service
+from fieldpeer.agency import review, service
 from fieldpeer.agency.api import AgencySettings, create_app
 from fieldpeer.app import web_app
 from fieldpeer.logs import configure_logging
@@ -24,8 +24,9 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, enrol_device
 
 
-def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str]:
-    """Agency server in a background thread; returns its URL, the server and a fresh enrol code."""
+def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str, str]:
+    """Agency server in a background thread; returns its URL, the server, a fresh enrol code
+    and a demo supervisor's sign-in token."""
     settings = AgencySettings(db_url=f"sqlite:///{data_dir / 'agency.db'}", key_dir=data_dir / "agency-keys")
     app = create_app(settings)
     today = date.today()
@@ -36,6 +37,7 @@ def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str]:
         for person in demo_data.demo_caseload(today):
             service.add_person(db, peer.id, person)
         code = service.create_enrol_code(db, peer.id)
+        _, supervisor_token = review.add_supervisor(db, "Dana Reyes (fictional)", "LCSW")
         db.commit()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, name="agency-server", daemon=True).start()
@@ -44,7 +46,7 @@ def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str]:
         if time.monotonic() > deadline:
             raise RuntimeError("The demo agency server did not start.")
         time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, code
+    return f"http://127.0.0.1:{port}", server, code, supervisor_token
 
 
 def prepare_device(profile_dir: Path, agency_url: str, code: str) -> None:
@@ -62,13 +64,14 @@ def run_demo(data_dir: Path, port: int = 8550, agency_port: int = 8700) -> None:
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
     configure_logging(data_dir / "logs")
-    agency_url, agency, code = start_agency(data_dir, agency_port)
+    agency_url, agency, code, supervisor_token = start_agency(data_dir, agency_port)
     profile_dir = data_dir / "device"
     prepare_device(profile_dir, agency_url, code)
     print(
         f"\nFieldPeer demo (every person in it is fictional)\n"
         f"  Field app:     http://127.0.0.1:{port}/   (PIN {demo_data.DEMO_PIN})\n"
-        f"  Agency server: {agency_url}/openapi.json\n"
+        f"  Supervisor:    {agency_url}/supervisor   (sign-in token {supervisor_token})\n"
+        f"  Agency API:    {agency_url}/openapi.json\n"
         f"  Data:          {data_dir}\nPress Ctrl+C to stop.\n",
         flush=True,
     )

@@ -44,6 +44,9 @@ def test_demo_command_serves_the_field_app_with_an_enrolled_demo_caseload(tmp_pa
             banner += line
         assert f"http://127.0.0.1:{port}/" in banner and "PIN 246810" in banner
         assert httpx.get(f"http://127.0.0.1:{agency_port}/api/v1/health", timeout=5).status_code == 200
+        token = banner.split("sign-in token ")[1].split(")")[0]
+        queue = httpx.get(f"http://127.0.0.1:{agency_port}/supervisor/queue", cookies={"fieldpeer_supervisor": token}, timeout=5)
+        assert queue.status_code == 200 and "Notes awaiting review (" in queue.text and "Notes awaiting review (0)" not in queue.text
         with phone_browser(ARTIFACTS) as app:
             app.open(f"http://127.0.0.1:{port}/")
             app.fill("PIN", "246810")
