@@ -52,6 +52,11 @@ CHILD = textwrap.dedent(
         store = profile.set_up(PIN, make_peer())
         person_id = people.save_person(store, Person(preferred_name="{MARKER} person")).id
     print("ready", flush=True)
+
+    def report(what, record_id):
+        sys.stdout.write(what + " " + record_id + "\\n")  # one write, even when PYTHONUNBUFFERED is set
+        sys.stdout.flush()
+
     i = int(sys.argv[2])
     while True:
         i += 1
@@ -59,15 +64,15 @@ CHILD = textwrap.dedent(
         kind = i % 3
         if kind == 0:
             note = notes.save_draft(store, complete_note(person_id, start=datetime(2026, 1, 1) + timedelta(hours=i), narrative=Narrative(intervention=words, response=words, plan=words)))
-            print("draft", note.id, flush=True)
+            report("draft", note.id)
             notes.sign_note(store, note.id)
-            print("signed", note.id, flush=True)
+            report("signed", note.id)
         elif kind == 1:
             call = notes.log_phone_contact(store, person_id, 5 + i % 30, words, ended_at=datetime(2026, 1, 1) + timedelta(hours=i))
-            print("signed", call.id, flush=True)
+            report("signed", call.id)
         else:
             checkin, _ = wrap.record_checkin(store, Checkin(person_id=person_id, feeling_today=words, safety=SafetyAnswer.NO))
-            print("checkin", checkin.id, flush=True)
+            report("checkin", checkin.id)
     """
 )
 
@@ -110,7 +115,7 @@ def test_killed_at_random_moments_loses_and_half_writes_nothing(tmp_path: Path) 
         time.sleep(rng.uniform(0.0, 0.25))  # somewhere mid-stream: in a write, a commit, a checkpoint
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate()
-        for line in out.splitlines():
+        for line in out.split("\n")[:-1]:  # complete lines only: the kill may cut the last report short
             what, record_id = line.split()
             saved[record_id] = what
         try:
