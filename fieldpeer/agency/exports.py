@@ -18,9 +18,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from fieldpeer import domain
-from fieldpeer.agency.review import addenda_of, latest_payload
+from fieldpeer.agency.review import addenda_of, notes_in_state
 from fieldpeer.agency.service import Refused, log_access
-from fieldpeer.agency.tables import Disclosure, NoteReview, Peer, Person, ReceivedRecord, Supervisor
+from fieldpeer.agency.tables import Disclosure, Peer, Person, ReceivedRecord, Supervisor
 from fieldpeer.config import service_catalog
 from fieldpeer.domain import ConsentKind, ReviewState
 from fieldpeer.sync.records import utc_now
@@ -30,19 +30,6 @@ from fieldpeer.sync.wire import Refusal
 PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
 WITHIN_AGENCY = "agency records"  # the recipient for the agency's own use: no consent needed
 BILLING_COLUMNS = ["date", "peer", "credentials", "person", "person_id", "service_code", "minutes", "units", "mode", "note_id", "part2"]
-
-
-def _cosigned_notes(session: Session, person_id: str | None = None) -> list[tuple[dict[str, Any], NoteReview]]:
-    query = select(NoteReview).where(NoteReview.state == ReviewState.COSIGNED.value)
-    if person_id:
-        query = query.where(NoteReview.person_id == person_id)
-    out = []
-    for review in session.exec(query).all():
-        note = latest_payload(session, "contact_note", review.note_id)
-        if note is not None:
-            out.append((note, review))
-    out.sort(key=lambda pair: pair[0]["starts_at"])
-    return out
 
 
 def _persons(session: Session) -> dict[str, dict[str, Any]]:
@@ -63,7 +50,7 @@ def billing_csv(session: Session, supervisor: Supervisor, start: date, end: date
     persons, peers = _persons(session), {p.id: p for p in session.exec(select(Peer)).all()}
     used: dict[tuple[str, str, str], int] = {}  # (person, day, code) -> units already billed
     rows, part2 = [], False
-    for note, review in _cosigned_notes(session):
+    for note, review in notes_in_state(session, ReviewState.COSIGNED):
         day = note["starts_at"][:10]
         if not (start.isoformat() <= day <= end.isoformat()):
             continue
@@ -145,7 +132,7 @@ def fhir_bundle(session: Session, supervisor: Supervisor, person_id: str, purpos
     peers = {p.id: p for p in session.exec(select(Peer)).all()}
     reviewers = {s.id: s for s in session.exec(select(Supervisor)).all()}
     resources: list[dict[str, Any]] = [{"resourceType": "Patient", "id": person_id, "meta": security, "name": [{"text": person.get("preferred_name", "")}], "active": person.get("discharged_on") is None}]
-    notes = _cosigned_notes(session, person_id)
+    notes = notes_in_state(session, ReviewState.COSIGNED, person_id=person_id)
     for note, review in notes:
         peer, reviewer = peers.get(review.peer_id), reviewers.get(review.reviewer_id or "")
         code, display = MODE_CLASS.get(note.get("mode") or "", ("FLD", "field"))

@@ -114,6 +114,17 @@ def latest_payload(session: Session, record_type: str, record_id: str) -> dict[s
     return json.loads(row) if row else None
 
 
+def notes_in_state(session: Session, state: ReviewState, *, peer_id: str | None = None, person_id: str | None = None) -> list[tuple[dict[str, Any], NoteReview]]:
+    """Signed notes where supervision stands at `state`, with their latest payload, oldest first."""
+    query = select(NoteReview).where(NoteReview.state == state.value)
+    if peer_id:
+        query = query.where(NoteReview.peer_id == peer_id)
+    if person_id:
+        query = query.where(NoteReview.person_id == person_id)
+    found = [(note, review) for review in session.exec(query).all() if (note := latest_payload(session, "contact_note", review.note_id)) is not None]
+    return sorted(found, key=lambda pair: pair[0]["starts_at"])
+
+
 def person_names(session: Session) -> dict[str, str]:
     return {p.id: json.loads(p.payload).get("preferred_name", "") for p in session.exec(select(Person)).all()}
 
@@ -140,14 +151,8 @@ def queue(session: Session, supervisor: Supervisor, peer_id: str | None = None) 
             alert_id=row.record_id, peer_name=peer.name if peer else "", person_name=names.get(alert["person_id"], ""),
             raised_at=alert["raised_at"], zone=checkin.get("zone", ""), feeling_today=checkin.get("feeling_today", ""),
         ))
-    query = select(NoteReview).where(NoteReview.state == ReviewState.AWAITING.value)
-    if peer_id:
-        query = query.where(NoteReview.peer_id == peer_id)
     notes = []
-    for review in session.exec(query).all():
-        note = latest_payload(session, "contact_note", review.note_id)
-        if note is None:
-            continue
+    for note, review in notes_in_state(session, ReviewState.AWAITING, peer_id=peer_id):
         peer = peers.get(review.peer_id)
         starts, ends = datetime.fromisoformat(note["starts_at"]), datetime.fromisoformat(note["ends_at"])
         notes.append(QueueNote(
@@ -156,7 +161,6 @@ def queue(session: Session, supervisor: Supervisor, peer_id: str | None = None) 
             mode=note.get("mode"), service_code=note.get("service_code", ""), units=note.get("units", 0), narrative=note.get("narrative", {}),
             addenda=addenda_of(session, review.note_id), state=ReviewState(review.state), comment=review.comment,
         ))
-    notes.sort(key=lambda n: n.starts_at)
     log_access(session, "review_queue", "ok", detail=f"supervisor:{supervisor.id}")
     return ReviewQueue(alerts=alerts, notes=notes)
 
