@@ -251,6 +251,7 @@ def test_a_returned_note_shows_the_comment_and_leaves_the_caseload_flag_once_ans
     call = notes.log_phone_contact(session.store, AVERY, 10, "Checked in about the move.", ended_at=NOW)
     with session.store.unit() as unit:  # as a pull brings it from the agency
         feedback.receive_feedback(unit, NoteFeedback(id=call.id, state=ReviewState.RETURNED, comment="Say where the person is moving to.", reviewer="Dana Reyes, LCSW", reviewed_at=datetime(2026, 11, 24, 15, tzinfo=timezone.utc), version=2))
+    assert people.person_timeline(session.store, AVERY, limit=1)[0].status == "Returned for an addendum"
     screen.go("/settings")
     screen.go("/caseload")  # built afresh
     assert "1 note returned by supervisor" in screen.text()

@@ -43,6 +43,16 @@ def feedback_for(store: FieldStore, note_id: str) -> NoteFeedback | None:
         )
 
 
+def states_for_person(unit: Unit, person_id: str) -> dict[str, ReviewState]:
+    """Where supervision stands for each of a person's notes that has feedback."""
+    rows = unit.session.exec(  # type: ignore[call-overload]
+        select(NoteFeedbackRow.note_id, NoteFeedbackRow.state)
+        .join(ContactNoteRow, col(ContactNoteRow.id) == NoteFeedbackRow.note_id)
+        .where(ContactNoteRow.person_id == person_id)
+    ).all()
+    return {note_id: ReviewState(state) for note_id, state in rows}
+
+
 def returned_by_person(unit: Unit) -> dict[str, int]:
     """How many returned notes wait for an addendum, per person."""
     rows = unit.session.exec(  # type: ignore[call-overload]

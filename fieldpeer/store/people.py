@@ -197,6 +197,7 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
             ).all()
         )
         kinds, modes, statuses = _labels(ContactKind), _labels(domain.ContactMode), _labels(NoteStatus)
+        reviewed = feedback.states_for_person(unit, person_id)
         for note in notes:
             narrative = cipher.decrypt_json("contact_note", note.id, "narrative", note.narrative_enc)
             minutes = int((note.ends_at - note.starts_at).total_seconds() // 60)
@@ -207,7 +208,7 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
                     at=note.starts_at,
                     title=f"{kinds[note.kind]} · {modes.get(note.mode, 'Contact')} · {minutes} min",
                     detail=narrative.get("intervention") or narrative.get("goal") or "",
-                    status=statuses[note.status],
+                    status=reviewed[note.id].label if note.id in reviewed else statuses[note.status],
                     addenda=addenda.get(note.id, 0),
                 )
             )
