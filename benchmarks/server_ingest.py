@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from benchmarks.field_data import narrative
-from fieldpeer.agency import service
+from fieldpeer.agency import review, service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import Device
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, PeerRole
@@ -75,7 +75,7 @@ def fieldpeer_run(root: Path, notes: int, size: int, profile: bool = False) -> f
         plaintext = open_seal(body, recipient=agency, sender_sign=unb64(device.sign_key), context=push_context(device.id))
         parsed = service.parse_batch(plaintext)
         with Session(engine) as db:
-            receipt = service.ingest(db, device, parsed)
+            receipt = review.ingest(db, device, parsed)  # what the push route runs
             db.commit()
         assert all(r.status.value == "stored" for r in receipt.results)
     elapsed = time.perf_counter() - began

@@ -28,7 +28,7 @@ from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Device, Supervisor
 from fieldpeer.domain import ReviewState
 from fieldpeer.sync.sealing import SealError, open_seal, seal, unb64
-from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, ErrorBody, PushReceipt, pull_context, push_context
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.agency")
 
@@ -141,9 +141,7 @@ def create_app(settings: AgencySettings) -> FastAPI:
         for attempt in range(3):
             try:
                 with Session(engine) as db:
-                    receipt = service.ingest(db, device, batch)
-                    stored = {r.entry_id for r in receipt.results if r.status is EntryStatus.STORED}
-                    review.on_stored(db, [record for entry_id, record in batch.entries if entry_id in stored])
+                    receipt = review.ingest(db, device, batch)
                     db.commit()
                     return receipt
             except (IntegrityError, OperationalError):

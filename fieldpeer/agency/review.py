@@ -14,13 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from fieldpeer.agency.service import Refused, log_access, publish_to_peer, token_hash
-from fieldpeer.agency.tables import AlertAcknowledgement, NoteReview, Peer, Person, ReceivedRecord, Supervisor
+from fieldpeer.agency import service
+from fieldpeer.agency.service import ParsedBatch, Refused, log_access, publish_to_peer, token_hash
+from fieldpeer.agency.tables import AlertAcknowledgement, Device, NoteReview, Peer, Person, ReceivedRecord, Supervisor
 from fieldpeer.domain import ReviewState, review_after_addendum
 from fieldpeer.sync.records import NoteFeedback, new_id, utc_now
-from fieldpeer.sync.wire import Refusal
+from fieldpeer.sync.wire import EntryStatus, PushReceipt, Refusal
 
 
 # --- Accounts ------------------------------------------------------------------------
@@ -59,13 +61,31 @@ def authenticate(session: Session, authorization: str | None, action: str) -> Su
 # --- What arrives from phones ----------------------------------------------------------
 
 
+def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
+    """A push as the server handles it: store the batch exactly once, then queue what it brought."""
+    receipt = service.ingest(session, device, batch)
+    stored = {r.entry_id for r in receipt.results if r.status is EntryStatus.STORED}
+    on_stored(session, [record for entry_id, record in batch.entries if entry_id in stored])
+    return receipt
+
+
 def on_stored(session: Session, records: Iterable[Any]) -> None:
-    """Called in the push's transaction with the records it stored: a signed note joins the
-    queue; an addendum to a returned note sends it back to the supervisor."""
+    """Called in the push's transaction with the records it stored: signed notes join the
+    queue (one query and one insert per batch: this is on the sync hot path); an addendum to
+    a returned note sends it back to the supervisor."""
+    records = list(records)
+    signed = {r.id: r for r in records if r.record_type == "contact_note" and r.status.value == "signed"}
+    if signed:
+        known = set(session.exec(select(NoteReview.note_id).where(col(NoteReview.note_id).in_(list(signed)))).all())
+        now = utc_now()
+        fresh = [
+            {"note_id": n.id, "peer_id": n.peer_id, "person_id": n.person_id, "state": ReviewState.AWAITING.value, "comment": "", "version": 1, "updated_at": now}
+            for n in signed.values() if n.id not in known
+        ]
+        if fresh:
+            session.connection().execute(insert(NoteReview.__table__), fresh)  # type: ignore[arg-type]
     for record in records:
-        if record.record_type == "contact_note" and record.status.value == "signed" and session.get(NoteReview, record.id) is None:
-            session.add(NoteReview(note_id=record.id, peer_id=record.peer_id, person_id=record.person_id, state=ReviewState.AWAITING.value))
-        elif record.record_type == "addendum":
+        if record.record_type == "addendum":
             review = session.get(NoteReview, record.note_id)
             if review is not None:
                 review.state = review_after_addendum(ReviewState(review.state)).value

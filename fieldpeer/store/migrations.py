@@ -104,6 +104,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                 reviewer VARCHAR NOT NULL, reviewed_at DATETIME NOT NULL, version INTEGER NOT NULL)""",
         ),
     ),
+    Migration(
+        6,
+        "find returned notes without scanning every note (the caseload flag)",
+        ("CREATE INDEX ix_note_feedback_state ON note_feedback (state)",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
