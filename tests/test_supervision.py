@@ -191,6 +191,8 @@ def test_supervisor_pages_need_a_supervisor_escape_what_peers_typed_and_refuse_o
         queue = browser.get("/supervisor/queue")
         assert queue.status_code == 200 and "&lt;script&gt;alert(1)&lt;/script&gt;" in queue.text and "<script>" not in queue.text
         assert "default-src 'none'" in queue.headers["content-security-policy"]
+        unstorable = browser.post(f"/supervisor/notes/{note.id}/return", data={"comment": "Add\x00 the plan"}, headers={"Origin": agency.url})
+        assert "cannot be stored" in unstorable.text  # a clear refusal, not a database error
         forged = browser.post(f"/supervisor/notes/{note.id}/cosign", headers={"Origin": "https://evil.example"}, follow_redirects=False)
         assert "That form came from another site." in forged.text
         assert [n["note_id"] for n in supervisor.queue()["notes"]] == [note.id]  # still awaiting review

@@ -219,8 +219,7 @@ def create_app(settings: AgencySettings) -> FastAPI:
     return app
 
 
-# Free text stored in the agency's own columns: no control characters (PostgreSQL refuses NUL).
-NO_CONTROLS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+NO_CONTROLS = review.NO_CONTROLS  # the request models say it up front, in the OpenAPI schema
 
 
 class BillingExportRequest(BaseModel):

@@ -8,6 +8,7 @@ token, never a device's.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -23,6 +24,10 @@ from fieldpeer.agency.tables import AlertAcknowledgement, Device, NoteReview, Pe
 from fieldpeer.domain import ReviewState, review_after_addendum
 from fieldpeer.sync.records import NoteFeedback, new_id, utc_now
 from fieldpeer.sync.wire import EntryStatus, PushReceipt, Refusal
+
+
+# Free text stored in the agency's own columns: no control characters (PostgreSQL refuses NUL).
+NO_CONTROLS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 # --- Accounts ------------------------------------------------------------------------
@@ -219,6 +224,8 @@ def cosign(session: Session, supervisor: Supervisor, note_id: str) -> NoteReview
 def return_note(session: Session, supervisor: Supervisor, note_id: str, comment: str) -> NoteReview:
     if not comment.strip():
         raise Refused(Refusal.WRONG_STATE, "Say what the peer should add: a returned note needs a comment.", 422)
+    if not re.match(NO_CONTROLS, comment):  # the web form reaches here without the API's request model
+        raise Refused(Refusal.WRONG_STATE, "The comment holds characters that cannot be stored; retype it.", 422)
     return _decide(session, supervisor, note_id, ReviewState.RETURNED, comment.strip())
 
 
