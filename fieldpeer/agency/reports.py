@@ -42,9 +42,9 @@ class PeerReport:
     flags: list[PersonFlags]
 
 
-def mode_mix(modes: list[str | None]) -> dict[str, float]:
-    """Share of each contact mode, largest first (the majority should be face-to-face)."""
-    counts = Counter(ContactMode(m).label if m else "Not recorded" for m in modes)
+def mode_mix(modes: list[str]) -> dict[str, float]:
+    """Share of each contact mode (by label), largest first: the majority should be face-to-face."""
+    counts = Counter(modes)
     total = sum(counts.values())
     return {label: n / total for label, n in counts.most_common()} if total else {}
 
@@ -79,4 +79,4 @@ def peer_report(session: Session, peer_id: str, start: date, end: date, today: d
             no_recent_contact=domain.no_recent_contact(last_seen.get(person_id), today, admitted),
             plan_review_due=domain.plan_review_due(reviewed, admitted, today),
         ))
-    return PeerReport(contacts=contacts, mode_mix=mode_mix([c_mode for c_mode in (n.get("mode") for n in signed if start <= datetime.fromisoformat(n["starts_at"]).date() <= end)]), flags=flags)
+    return PeerReport(contacts=contacts, mode_mix=mode_mix([c.mode for c in contacts]), flags=flags)
