@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from fieldpeer import domain
-from fieldpeer.agency.review import addenda_of, notes_in_state
+from fieldpeer.agency.review import addenda_of, notes_in_state, signed_name
 from fieldpeer.agency.service import Refused, log_access
 from fieldpeer.agency.tables import Disclosure, Peer, Person, ReceivedRecord, Supervisor
 from fieldpeer.config import service_catalog
@@ -147,13 +147,13 @@ def fhir_bundle(session: Session, supervisor: Supervisor, person_id: str, purpos
             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code, "display": display},
             "type": [{"text": f"Peer support ({note.get('service_code', '')})"}], "subject": patient_ref,
             "period": {"start": _fhir_time(note["starts_at"]), "end": _fhir_time(note["ends_at"])},
-            "participant": [{"individual": {"display": f"{peer.name}, {peer.credentials}".strip(", ") if peer else ""}}],
+            "participant": [{"individual": {"display": signed_name(peer)}}],
         })
         resources.append({
             "resourceType": "DocumentReference", "id": f"doc-{note['id']}", "meta": security, "status": "current", "docStatus": "final",
             "type": {"text": "Peer support progress note"}, "subject": patient_ref, "date": note.get("signed_at") or _fhir_time(note["ends_at"]),
-            "author": [{"display": f"{peer.name}, {peer.credentials}".strip(", ") if peer else ""}],
-            "authenticator": {"display": f"{reviewer.name}, {reviewer.credentials}".strip(", ") if reviewer else ""},
+            "author": [{"display": signed_name(peer)}],
+            "authenticator": {"display": signed_name(reviewer)},
             "description": PART2_NOTICE if part2 else "Co-signed peer support progress note",
             "content": [{"attachment": {"contentType": "text/plain; charset=utf-8", "data": base64.b64encode(text.encode()).decode(), "title": "Progress note"}}],
             "context": {"encounter": [{"reference": f"Encounter/{encounter_id}"}]},

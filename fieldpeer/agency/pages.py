@@ -187,7 +187,7 @@ def register(app: FastAPI, engine: Engine) -> None:
         return RedirectResponse(f"{BASE}/queue?done=acknowledged", status_code=303)
 
     def peers_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> HTMLResponse:
-        rows = "".join(f'<li><a href="{BASE}/peers/{escape(p.id)}">{escape(p.name)}{", " + escape(p.credentials) if p.credentials else ""}</a></li>' for p in db.exec(select(Peer).order_by(Peer.name)).all())
+        rows = "".join(f'<li><a href="{BASE}/peers/{escape(p.id)}">{escape(review.signed_name(p))}</a></li>' for p in db.exec(select(Peer).order_by(Peer.name)).all())
         return page("Peers", f"<ul>{rows or '<li>No peers yet.</li>'}</ul>", supervisor)
 
     def peer_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> HTMLResponse:
@@ -214,7 +214,7 @@ def register(app: FastAPI, engine: Engine) -> None:
                 f"{period}<h2>Mode of contact</h2><ul>{mix or '<li>No contacts in this period.</li>'}</ul>"
                 f'<h2>Contacts {start} to {end} ({len(report.contacts)})</h2><div class="scroll"><table><thead><tr><th scope="col">Date</th><th scope="col">Person</th><th scope="col">Mode</th><th scope="col">Minutes</th><th scope="col">Units</th><th scope="col">Review</th></tr></thead><tbody>{contacts}</tbody></table></div>'
                 f'<h2>Caseload flags</h2><div class="scroll"><table><thead><tr><th scope="col">Person</th><th scope="col">Last contact</th><th scope="col">Flags</th></tr></thead><tbody>{flags}</tbody></table></div>')
-        return page(f"{peer.name}{', ' + peer.credentials if peer.credentials else ''}", body, supervisor)
+        return page(review.signed_name(peer), body, supervisor)
 
     route("/queue", ["GET"], "review_queue_page", queue_page)
     route("/notes/{note_id}/cosign", ["POST"], "cosign", cosign)

@@ -30,6 +30,11 @@ from fieldpeer.sync.wire import EntryStatus, PushReceipt, Refusal
 NO_CONTROLS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
+def signed_name(person: Peer | Supervisor | None) -> str:
+    """How a peer or supervisor signs: "Dana Reyes, LCSW" (the name alone without credentials)."""
+    return ", ".join(filter(None, [person.name, person.credentials])) if person else ""
+
+
 # --- Accounts ------------------------------------------------------------------------
 
 
@@ -209,7 +214,7 @@ def _decide(session: Session, supervisor: Supervisor, note_id: str, state: Revie
     review.updated_at = review.reviewed_at
     session.add(review)
     feedback = NoteFeedback(
-        id=note_id, state=state, comment=comment, reviewer=f"{supervisor.name}, {supervisor.credentials}".strip(", "),
+        id=note_id, state=state, comment=comment, reviewer=signed_name(supervisor),
         reviewed_at=review.reviewed_at, version=review.version,
     )
     publish_to_peer(session, review.peer_id, feedback)
