@@ -28,7 +28,7 @@ from fieldpeer.agency.tables import ReceivedRecord
 from fieldpeer.domain import PeerRole
 from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, SyncSummary, enrol_device
-from fieldpeer.sync.records import Person
+from fieldpeer.records import Person
 from tests.conftest import PIN, TEST_COST  # cheap scrypt: enrolling 200 phones is setup, not the measure
 from tests.servers import AgencyProcess, PostgresServer
 

@@ -21,7 +21,7 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.store.tables import OutboxRow
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.store.vault import DEFAULT_COST
-from fieldpeer.sync.records import ContactNote, Narrative, Person
+from fieldpeer.records import ContactNote, Narrative, Person
 from tests.conftest import make_peer
 
 PIN = "482913"

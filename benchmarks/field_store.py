@@ -23,7 +23,7 @@ from fieldpeer.store import notes, people, search
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.tables import ContactNoteRow
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.sync.records import ContactNote, Narrative
+from fieldpeer.records import ContactNote, Narrative
 
 Row = tuple[str, str, str]
 

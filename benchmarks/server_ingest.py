@@ -28,7 +28,7 @@ from fieldpeer.agency import review, service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import Device
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, PeerRole
-from fieldpeer.sync.records import ContactNote, Person, new_id, utc_now
+from fieldpeer.records import ContactNote, Person, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, open_seal, seal, unb64
 from fieldpeer.sync.wire import push_context
 

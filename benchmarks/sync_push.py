@@ -28,7 +28,7 @@ from benchmarks.field_data import write_signed_notes
 from fieldpeer.domain import PeerRole
 from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, enrol_device
-from fieldpeer.sync.records import Person
+from fieldpeer.records import Person
 from tests.servers import AgencyProcess
 
 PIN = "482913"

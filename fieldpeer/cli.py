@@ -18,7 +18,7 @@ from fieldpeer.store import notes, people, wrap
 from fieldpeer.store.database import database_files
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.sync.records import Checkin, ContactNote, Narrative
+from fieldpeer.records import Checkin, ContactNote, Narrative
 
 DEFAULT_DEMO_DATA = Path(".cache/demo")
 

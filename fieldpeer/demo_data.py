@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from datetime import date, datetime, time, timedelta
 
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, PeerRole, RecoveryStage, ServiceCriterion, WrapSection
-from fieldpeer.sync.records import ContactNote, CrisisPlan, Goal, Narrative, PeerProfile, Person, Supporter, WrapPlan, WrapPlanSection
+from fieldpeer.records import ContactNote, CrisisPlan, Goal, Narrative, PeerProfile, Person, Supporter, WrapPlan, WrapPlanSection
 
 if TYPE_CHECKING:
     from fieldpeer.store.unit_of_work import FieldStore

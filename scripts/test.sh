@@ -8,7 +8,7 @@ set +e
 status=$?
 set -e
 if [ "$status" = 5 ]; then
-    echo "pytest collected no tests (exit 5): treating as failure-free but empty." >&2
-    exit 0
+    echo "pytest selected no tests (exit 5): a run that tests nothing is a failure." >&2
+    exit 1
 fi
 exit "$status"

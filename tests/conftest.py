@@ -14,7 +14,7 @@ from fieldpeer.store import people
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.store.vault import ScryptCost
-from fieldpeer.sync.records import ContactNote, Goal, Narrative, PeerProfile, Person
+from fieldpeer.records import ContactNote, Goal, Narrative, PeerProfile, Person
 
 # Unit tests unlock hundreds of times; the real cost is measured in benchmarks/ and the README.
 TEST_COST = ScryptCost(n=2**10, r=8, p=1)

@@ -19,7 +19,7 @@ from fieldpeer.agency import service
 from fieldpeer.agency.tables import AccessEvent, Device
 from fieldpeer.store import notes, outbox
 from fieldpeer.sync.client import SyncClient
-from fieldpeer.sync.records import utc_now
+from fieldpeer.records import utc_now
 from fieldpeer.sync.sealing import SealError, open_seal
 from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, pull_context
 from tests.servers import AgencyProcess

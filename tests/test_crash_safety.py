@@ -39,7 +39,7 @@ CHILD = textwrap.dedent(
     from fieldpeer.logs import configure_logging
     from fieldpeer.store import notes, people, wrap
     from fieldpeer.store.profile import Profile
-    from fieldpeer.sync.records import Checkin, Narrative, Person
+    from fieldpeer.records import Checkin, Narrative, Person
     from tests.conftest import PIN, TEST_COST, complete_note, make_peer
 
     root = Path(sys.argv[1])

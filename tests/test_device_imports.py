@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "fieldpeer"
-DEVICE_MODULES = [PACKAGE / "domain.py", PACKAGE / "config.py", PACKAGE / "demo_data.py", *(PACKAGE / "store").rglob("*.py"), *(PACKAGE / "sync").rglob("*.py"), *(PACKAGE / "screens").rglob("*.py")]
+DEVICE_MODULES = [PACKAGE / "domain.py", PACKAGE / "records.py", PACKAGE / "config.py", PACKAGE / "demo_data.py", *(PACKAGE / "store").rglob("*.py"), *(PACKAGE / "sync").rglob("*.py"), *(PACKAGE / "screens").rglob("*.py")]
 DEVICE_PACKAGES = {"flet", "sqlmodel", "sqlalchemy", "pydantic", "httpx", "cryptography", "fieldpeer"}
 SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "psycopg", "psycopg_binary")
 # What Flet's mobile builds ship (cryptography 43); notably no argon2 and no hpke.
@@ -76,7 +76,7 @@ SMOKE = textwrap.dedent(
     from fieldpeer.store import notes, people
     from fieldpeer.store.profile import Profile
     from fieldpeer.store.vault import ScryptCost
-    from fieldpeer.sync.records import ContactNote, Narrative, PeerProfile, Person
+    from fieldpeer.records import ContactNote, Narrative, PeerProfile, Person
     import cryptography
     profile = Profile(Path(tempfile.mkdtemp()) / "p", cost=ScryptCost(2**10, 8, 1))
     store = profile.set_up("482913", PeerProfile(name="P", role="recovery_coach"))

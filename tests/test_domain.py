@@ -99,7 +99,7 @@ def test_vocabulary_codes_are_unique_and_labelled() -> None:
 def test_no_diagnosis_field_anywhere() -> None:
     """Peer support is non-clinical: no model or table may grow a diagnosis field."""
     from fieldpeer.store import tables
-    from fieldpeer.sync import records
+    from fieldpeer import records
 
     fields: list[str] = []
     for module in (records, tables):

@@ -12,7 +12,7 @@ from fieldpeer.store import migrations, notes, people, search
 from fieldpeer.store.database import open_engine
 from fieldpeer.store.migrations import LATEST_VERSION, Migration, migrate, schema_version
 from fieldpeer.store.profile import Profile
-from fieldpeer.sync.records import Person
+from fieldpeer.records import Person
 from tests.conftest import PIN, TEST_COST, complete_note, make_peer
 
 

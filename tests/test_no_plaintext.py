@@ -12,7 +12,7 @@ from fieldpeer.logs import configure_logging
 from fieldpeer.domain import ConsentKind, SafetyAnswer, WrapSection
 from fieldpeer.store import consents, notes, people, wrap
 from fieldpeer.store.profile import Profile
-from fieldpeer.sync.records import Checkin, Consent, Goal, Narrative, Person, WrapPlan, WrapPlanSection
+from fieldpeer.records import Checkin, Consent, Goal, Narrative, Person, WrapPlan, WrapPlanSection
 from tests.conftest import PIN, complete_note, make_peer
 
 MARKER = "ZQXMARKER"

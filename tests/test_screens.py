@@ -17,7 +17,7 @@ from fieldpeer import app, demo_data
 from fieldpeer.domain import NoteStatus, ReviewState, WrapSection
 from fieldpeer.screens.session import FieldSession
 from fieldpeer.store import consents, feedback, notes, outbox, people, wrap
-from fieldpeer.sync.records import NoteFeedback
+from fieldpeer.records import NoteFeedback
 from fieldpeer.store.profile import Profile
 from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
 from tests.flet_harness import ScreenHarness, walk

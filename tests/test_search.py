@@ -12,7 +12,7 @@ from fieldpeer.store import notes, people, search
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.tables import ContactNoteRow
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.sync.records import Narrative, Person
+from fieldpeer.records import Narrative, Person
 from tests.conftest import PIN, TEST_COST, complete_note, make_peer
 from tests.test_no_plaintext import MARKER, marker_hits
 

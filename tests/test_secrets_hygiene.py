@@ -21,7 +21,7 @@ from fieldpeer.store import notes, outbox, people, wrap
 from fieldpeer.store.outbox import OutboxItem
 from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, SyncError, enrol_device
-from fieldpeer.sync.records import Checkin, Narrative, Person, new_id
+from fieldpeer.records import Checkin, Narrative, Person, new_id
 from fieldpeer.sync.wire import SEALED_MEDIA_TYPE
 from tests.conftest import PIN, TEST_COST, complete_note
 from tests.servers import AgencyProcess

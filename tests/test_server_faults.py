@@ -21,7 +21,7 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.domain import SafetyAnswer
 from fieldpeer.sync.client import MAX_BATCH_BYTES, SyncClient
-from fieldpeer.sync.records import MAX_TEXT, Checkin, Narrative, Person, utc_now
+from fieldpeer.records import MAX_TEXT, Checkin, Narrative, Person, utc_now
 from fieldpeer.sync.sealing import MAX_PLAINTEXT
 from tests import figures
 from tests.conftest import PIN, TEST_COST, complete_note, make_peer

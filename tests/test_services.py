@@ -13,7 +13,7 @@ from fieldpeer.store.notes import NoteError, SignedNoteIsFinal
 from fieldpeer.store.people import NotFound, StaleWrite
 from fieldpeer.store.tables import AuditEventRow, OutboxRow
 from fieldpeer.store.unit_of_work import URGENT, FieldStore
-from fieldpeer.sync.records import Checkin, Consent, ConsentKind, Narrative, Person, WrapPlan, WrapPlanSection
+from fieldpeer.records import Checkin, Consent, ConsentKind, Narrative, Person, WrapPlan, WrapPlanSection
 from tests.conftest import TODAY, complete_note
 
 

@@ -23,7 +23,7 @@ from fieldpeer.agency.exports import PART2_NOTICE
 from fieldpeer.agency.tables import Disclosure
 from fieldpeer.domain import ConsentKind, ReviewState, SafetyAnswer, WrapSection
 from fieldpeer.store import consents, feedback, notes, people, wrap
-from fieldpeer.sync.records import Checkin, Consent, Narrative, Person, WrapPlan, WrapPlanSection
+from fieldpeer.records import Checkin, Consent, Narrative, Person, WrapPlan, WrapPlanSection
 from tests.conftest import complete_note
 from tests.servers import AgencyProcess
 from tests.test_sync_integration import Phone, enrolled_phone

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, sync_playwright
 from fieldpeer.agency import review
 from fieldpeer.domain import ReviewState, SafetyAnswer
 from fieldpeer.store import feedback, notes, wrap
-from fieldpeer.sync.records import Checkin, Narrative
+from fieldpeer.records import Checkin, Narrative
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import complete_note
 from tests.servers import AgencyProcess

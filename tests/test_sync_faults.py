@@ -25,7 +25,7 @@ from fieldpeer.domain import SafetyAnswer, Zone
 from fieldpeer.store import notes, outbox, wrap
 from fieldpeer.store.tables import OutboxRow
 from fieldpeer.sync.client import SyncClient
-from fieldpeer.sync.records import Checkin, Narrative
+from fieldpeer.records import Checkin, Narrative
 from tests import figures
 from tests.conftest import complete_note
 from tests.servers import AgencyProcess

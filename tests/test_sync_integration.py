@@ -22,7 +22,7 @@ from fieldpeer.store import notes, outbox, people, wrap
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.sync.client import SyncClient, SyncError, enrol_device
-from fieldpeer.sync.records import Checkin, Person, WrapPlan
+from fieldpeer.records import Checkin, Person, WrapPlan
 from tests.conftest import PIN, TEST_COST, complete_note
 from tests.servers import AgencyProcess
 
@@ -194,7 +194,7 @@ def test_peers_cannot_see_or_write_each_others_persons(agency: AgencyProcess, tm
 
 def test_bad_input_gets_a_clear_refusal_and_one_bad_record_is_rejected_alone(agency: AgencyProcess, tmp_path: Path) -> None:
     from fieldpeer.store.outbox import OutboxItem
-    from fieldpeer.sync.records import new_id
+    from fieldpeer.records import new_id
     from fieldpeer.sync.wire import EntryStatus
 
     admin = Admin(agency.db_url)

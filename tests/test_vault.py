@@ -11,7 +11,7 @@ from fieldpeer.store import people
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.secrets import KeyFileSecretStore
 from fieldpeer.store.vault import MAX_FAILED_ATTEMPTS, TryLater, Vault, VaultError, VaultWiped, WrongPin, lockout_delay, pin_problem
-from fieldpeer.sync.records import Person
+from fieldpeer.records import Person
 from tests.conftest import PIN, TEST_COST, FakeClock, make_peer
 
 

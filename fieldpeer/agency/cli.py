@@ -15,7 +15,7 @@ from fieldpeer.agency.api import AgencySettings, create_app
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import Device
 from fieldpeer.domain import PeerRole
-from fieldpeer.sync.records import Person
+from fieldpeer.records import Person
 
 DEFAULT_DB = os.environ.get("FIELDPEER_AGENCY_DB", "sqlite:///agency-data/agency.db")
 DEFAULT_KEYS = Path(os.environ.get("FIELDPEER_AGENCY_KEYS", "agency-data/keys"))

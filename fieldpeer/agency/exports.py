@@ -23,7 +23,7 @@ from fieldpeer.agency.service import Refused, log_access
 from fieldpeer.agency.tables import Disclosure, Peer, Person, ReceivedRecord, Supervisor
 from fieldpeer.config import service_catalog
 from fieldpeer.domain import ConsentKind, ReviewState
-from fieldpeer.sync.records import utc_now
+from fieldpeer.records import utc_now
 from fieldpeer.sync.wire import Refusal
 
 # 42 CFR 2.32(a)(2): the short form of the notice that must accompany a Part 2 disclosure.

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from fieldpeer.agency import reports, review
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Peer, Supervisor
-from fieldpeer.sync.records import utc_now
+from fieldpeer.records import utc_now
 
 BASE = "/supervisor"
 COOKIE = "fieldpeer_supervisor"

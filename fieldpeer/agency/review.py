@@ -22,7 +22,7 @@ from fieldpeer.agency import service
 from fieldpeer.agency.service import ParsedBatch, Refused, log_access, publish_to_peer, token_hash
 from fieldpeer.agency.tables import AlertAcknowledgement, Device, NoteReview, Peer, Person, ReceivedRecord, Supervisor
 from fieldpeer.domain import ReviewState, review_after_addendum
-from fieldpeer.sync.records import NoteFeedback, new_id, utc_now
+from fieldpeer.records import NoteFeedback, new_id, utc_now
 from fieldpeer.sync.wire import EntryStatus, PushReceipt, Refusal
 
 

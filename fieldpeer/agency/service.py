@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, Peer, Person, ReceivedRecord
 from fieldpeer.domain import PeerRole
-from fieldpeer.sync import records
-from fieldpeer.sync.records import AnyRecord, Id, PeerProfile, new_id, utc_now
+from fieldpeer import records
+from fieldpeer.records import AnyRecord, Id, PeerProfile, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, unb64
 from fieldpeer.sync.wire import EnrolRequest, EnrolResponse, EntryResult, EntryStatus, PullBatch, PushBatch, PushReceipt, Refusal
 

@@ -8,7 +8,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from fieldpeer.sync.records import utc_now
+from fieldpeer.records import utc_now
 
 
 class AgencyTable(SQLModel, registry=registry()):

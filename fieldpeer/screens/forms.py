@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from fieldpeer import domain
 from fieldpeer.config import ServiceCatalog, service_catalog
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, SafetyAnswer, WrapSection, Zone
-from fieldpeer.sync.records import Checkin, Consent, ContactNote, CrisisPlan, Narrative, Supporter, WrapPlan, WrapPlanSection
+from fieldpeer.records import Checkin, Consent, ContactNote, CrisisPlan, Narrative, Supporter, WrapPlan, WrapPlanSection
 
 Errors = dict[str, str]  # field name -> message a person can act on
 

@@ -11,7 +11,7 @@ from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStat
 from fieldpeer.screens.forms import NoteForm, default_setting_for
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import feedback, notes, people
-from fieldpeer.sync.records import ContactNote, NoteFeedback
+from fieldpeer.records import ContactNote, NoteFeedback
 
 NOW_BUTTON_WIDTH = 124  # both rows alike, so the two time fields line up
 

@@ -7,7 +7,7 @@ from sqlmodel import select
 from fieldpeer.store.people import load_person_row
 from fieldpeer.store.tables import ConsentRow
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.sync.records import Consent
+from fieldpeer.records import Consent
 
 TERMS = {"discloser", "recipient", "information", "purpose"}
 

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from fieldpeer.domain import ReviewState, review_after_addendum
 from fieldpeer.store.tables import ContactNoteRow, NoteFeedbackRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
-from fieldpeer.sync.records import NoteFeedback, as_utc
+from fieldpeer.records import NoteFeedback, as_utc
 
 TABLE = "note_feedback"
 

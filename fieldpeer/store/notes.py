@@ -15,7 +15,7 @@ from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import AddendumRow, ContactNoteRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
-from fieldpeer.sync.records import Addendum, ContactNote, Deletion, Narrative, as_utc, signing_problems
+from fieldpeer.records import Addendum, ContactNote, Deletion, Narrative, as_utc, signing_problems
 
 TABLE = "contact_note"
 

@@ -15,7 +15,7 @@ from fieldpeer.store import feedback
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.tables import AddendumRow, CheckinRow, ContactNoteRow, OutboxRow, PersonRow, SafetyAlertRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
-from fieldpeer.sync.records import Person
+from fieldpeer.records import Person
 
 TABLE = "person"
 

@@ -22,7 +22,7 @@ from fieldpeer.store.secrets import DeviceSecretStore, KeyFileSecretStore
 from fieldpeer.store.tables import PeerProfileRow
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.store.vault import DEFAULT_COST, ScryptCost, Vault
-from fieldpeer.sync.records import PeerProfile, utc_now
+from fieldpeer.records import PeerProfile, utc_now
 
 
 class Profile:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.tables import AuditEventRow, OutboxRow
-from fieldpeer.sync.records import Record, new_id, utc_now
+from fieldpeer.records import Record, new_id, utc_now
 
 log = logging.getLogger("fieldpeer.store")
 

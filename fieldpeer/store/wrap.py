@@ -11,7 +11,7 @@ from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import CheckinRow, SafetyAlertRow, WrapPlanRow
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.unit_of_work import NORMAL, URGENT, FieldStore, Unit
-from fieldpeer.sync.records import Checkin, SafetyAlert, WrapPlan, as_utc, new_id
+from fieldpeer.records import Checkin, SafetyAlert, WrapPlan, as_utc, new_id
 
 CHECKIN_ANSWERS = {"feeling_today", "triggers_present", "warning_signs_present", "actions_chosen", "supporters_contacted", "notes"}
 PLAN_CONTENT = {"sections", "crisis_plan"}

@@ -25,7 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 from fieldpeer.store import feedback, outbox, people, sync_state, wrap
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.sync.records import AnyRecord, new_id, utc_now
+from fieldpeer.records import AnyRecord, new_id, utc_now
 from fieldpeer.sync.transport import agency_http, check_server_url, is_certificate_failure
 from fieldpeer.sync.sealing import KeyPair, SealError, b64, open_seal, raw_private, seal, unb64
 from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushReceipt, Refusal, pull_context, push_context

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fieldpeer.sync.records import Id, PeerProfile
+from fieldpeer.records import Id, PeerProfile
 
 API = "/api/v1"
 SEALED_MEDIA_TYPE = "application/vnd.fieldpeer.sealed"
