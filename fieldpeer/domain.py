@@ -112,6 +112,15 @@ class ContactKind(LabelledEnum):
     FOLLOW_UP = ("follow_up", "Long-term follow-up after discharge")
 
 
+class OutreachOutcome(LabelledEnum):
+    """A try to reach the person that did not become a contact (domain.md: outreach attempt).
+    Recorded and reported, never billed, and never counts as the monthly contact."""
+
+    NO_ANSWER = ("no_answer", "No answer")
+    LEFT_MESSAGE = ("left_message", "Left a message")
+    WRONG_NUMBER = ("wrong_number", "Wrong number")
+
+
 class NoteStatus(LabelledEnum):
     DRAFT = ("draft", "Draft")
     SIGNED = ("signed", "Signed")
@@ -178,6 +187,14 @@ class SafetyAnswer(LabelledEnum):
     NO = ("no", "No")
     YES = ("yes", "Yes")
     UNSURE = ("unsure", "Not sure / would not say")
+
+
+class AlertState(LabelledEnum):
+    """A safety alert's lifecycle: open -> acknowledged (supervisor following up) -> closed."""
+
+    OPEN = ("open", "Safety alert")
+    ACKNOWLEDGED = ("acknowledged", "Supervisor following up")
+    CLOSED = ("closed", "Closed")
 
 
 class Escalation(LabelledEnum):

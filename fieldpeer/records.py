@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, model_validator
 
 from fieldpeer.domain import (
+    AlertState,
     ConsentKind,
     ContactKind,
     ContactMode,
@@ -23,6 +24,7 @@ from fieldpeer.domain import (
     Escalation,
     Intervention,
     NoteStatus,
+    OutreachOutcome,
     PeerRole,
     RecoveryStage,
     ReviewState,
@@ -175,6 +177,19 @@ def signing_problems(note: ContactNote) -> list[str]:
     return problems
 
 
+class OutreachAttempt(Record):
+    """A try to reach the person that did not reach them (no answer, a message, a wrong number).
+    Not a contact: its own record type, so it can never carry units or clear "no contact"."""
+
+    record_type: Literal["outreach_attempt"] = "outreach_attempt"
+    person_id: Id
+    attempted_at: NaiveDatetime = Field(default_factory=local_now)  # local wall-clock time
+    mode: ContactMode = ContactMode.TELEPHONE
+    outcome: OutreachOutcome
+    note: Text = ""
+    follow_up_on: date | None = None
+
+
 class Addendum(Record):
     """A dated correction or addition to a signed note (signed notes are never edited)."""
 
@@ -246,12 +261,37 @@ class Checkin(Record):
 
 
 class SafetyAlert(Record):
-    """Raised by a check-in whose safety answer was not a clear no; syncs before anything else."""
+    """Raised the moment a check-in's safety answer is not a clear no (before the check-in is
+    saved, so Back or a dead battery cannot silence it); syncs before anything else.
+    `checkin_id` names the check-in it belongs to, which may arrive later or never."""
 
     record_type: Literal["safety_alert"] = "safety_alert"
     checkin_id: Id
     person_id: Id
+    safety: SafetyAnswer = SafetyAnswer.YES
     raised_at: datetime = Field(default_factory=utc_now)
+
+
+class AlertStatus(Record):
+    """Where the agency stands with a safety alert, sent to the peer's phones (never pushed).
+    `id` is the alert's id: a later status replaces an earlier one."""
+
+    record_type: Literal["alert_status"] = "alert_status"
+    person_id: Id
+    state: AlertState
+    by: ShortText = ""  # "Dana Reyes, LCSW"
+    at: datetime
+    version: Version = 1
+
+
+class UnitsConfirmed(Record):
+    """The billable units the agency counts for a signed note (its rule, with daily caps across
+    the peer's notes for that person and day), sent back to the phone so both show one figure.
+    `id` is the note's id; a later figure replaces an earlier one."""
+
+    record_type: Literal["units_confirmed"] = "units_confirmed"
+    units: Count
+    version: Version = 1
 
 
 class Consent(Record):
@@ -290,6 +330,9 @@ class Deletion(Record):
 
 
 AnyRecord = Annotated[
-    Union[PeerProfile, Person, ContactNote, Addendum, WrapPlan, Checkin, SafetyAlert, Consent, NoteFeedback, Deletion],
+    Union[
+        PeerProfile, Person, ContactNote, OutreachAttempt, Addendum, WrapPlan, Checkin, SafetyAlert, Consent,
+        NoteFeedback, AlertStatus, UnitsConfirmed, Deletion,
+    ],
     Field(discriminator="record_type"),
 ]
