@@ -1,4 +1,4 @@
-"""Agency-configurable lists (service codes with unit rules, crisis lines) from ``assets/``."""
+"""Agency-configurable lists (service codes with unit rules, crisis lines) and settings (time zone) from ``assets/``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator
 
 from fieldpeer.domain import UnitRounding, UnitRule
 
@@ -50,3 +52,34 @@ def service_catalog(assets: Path = ASSETS) -> ServiceCatalog:
 def crisis_lines(assets: Path = ASSETS) -> tuple[CrisisLine, ...]:
     data = json.loads((assets / "crisis_lines.json").read_text())
     return tuple(CrisisLine.model_validate(line) for line in data["lines"])
+
+
+class AgencySettings(BaseModel):
+    """The agency's own settings (assets/agency.json): its time zone names "today" and every time shown."""
+
+    time_zone: str = "UTC"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"Unknown time zone {name!r} in agency.json.") from exc
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+@lru_cache
+def agency_settings(assets: Path = ASSETS) -> AgencySettings:
+    """The agency's settings; defaults (UTC) when the file is absent."""
+    path = assets / "agency.json"
+    return AgencySettings.model_validate(json.loads(path.read_text())) if path.exists() else AgencySettings()
+
+
+def agency_zone(assets: Path = ASSETS) -> ZoneInfo:
+    """The agency's time zone (e.g. America/Los_Angeles), for "today" and for showing times."""
+    return agency_settings(assets).zone

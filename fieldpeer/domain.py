@@ -286,13 +286,135 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last_day))
 
 
-def plan_review_due_on(last_review: date | None, admitted_on: date | None) -> date | None:
-    """The recovery / wellness plan is reviewed at least quarterly."""
-    since = last_review or admitted_on
+def plan_review_due_on(last_review: date | None, admitted_on: date | None, first_contact: date | None = None) -> date | None:
+    """The recovery / wellness plan is reviewed at least quarterly. A new person gets a grace
+    period: the first review is due a quarter after admission (or the first contact); with none
+    of these dates there is nothing to count from yet (None)."""
+    since = plan_clock_start(last_review, admitted_on, first_contact)
     return add_months(since, PLAN_REVIEW_MONTHS) if since else None
 
 
-def plan_review_due(last_review: date | None, admitted_on: date | None, today: date) -> bool:
-    due = plan_review_due_on(last_review, admitted_on)
-    return due is None or today >= due
+def plan_review_due(last_review: date | None, admitted_on: date | None, today: date, first_contact: date | None = None) -> bool:
+    due = plan_review_due_on(last_review, admitted_on, first_contact)
+    return due is not None and today >= due
 
+
+
+# --- Caseload: who needs me today? -------------------------------------------
+
+
+class FlagKind(LabelledEnum):
+    """A caseload flag. Declaration order is the order of need: the first flag a person has
+    decides where they stand on the caseload. Each flag has words and an icon (never colour alone)."""
+
+    SAFETY_ALERT = ("safety_alert", "Safety alert")
+    SUPERVISOR_FOLLOWING_UP = ("supervisor_following_up", "Supervisor following up")
+    NOTES_RETURNED = ("notes_returned", "Returned by supervisor")
+    FOLLOW_UP_DUE = ("follow_up_due", "Follow-up due")
+    NO_RECENT_CONTACT = ("no_recent_contact", "No contact in 30 days")
+    NO_CONTACT_YET = ("no_contact_yet", "No contact yet")
+    PLAN_REVIEW_DUE = ("plan_review_due", "Plan review due")
+
+
+# Material icon names (flet's ``ft.Icons[name]``); kept as text so this module stays pure.
+FLAG_ICONS: dict[FlagKind, str] = {
+    FlagKind.SAFETY_ALERT: "REPORT",
+    FlagKind.SUPERVISOR_FOLLOWING_UP: "SUPPORT_AGENT",
+    FlagKind.NOTES_RETURNED: "ASSIGNMENT_RETURN",
+    FlagKind.FOLLOW_UP_DUE: "EVENT",
+    FlagKind.NO_RECENT_CONTACT: "SCHEDULE",
+    FlagKind.NO_CONTACT_YET: "WAVING_HAND",
+    FlagKind.PLAN_REVIEW_DUE: "EDIT_CALENDAR",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: FlagKind
+    words: str  # what the caseload says, e.g. "2 notes returned by supervisor"
+
+    @property
+    def icon(self) -> str:
+        return FLAG_ICONS[self.kind]
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """What the caseload knows about one person, all without decrypting anything."""
+
+    alert_state: AlertState | None = None  # the most pressing of the person's alerts not yet closed
+    returned_notes: int = 0
+    follow_up_on: date | None = None  # the follow-up date set by the latest note or outreach attempt
+    last_contact: date | None = None  # the latest contact (outreach attempts do not count)
+    first_contact: date | None = None
+    admitted_on: date | None = None
+    plan_reviewed_on: date | None = None
+
+
+def plan_clock_start(last_review: date | None, admitted_on: date | None, first_contact: date | None = None) -> date | None:
+    """Where the quarterly plan-review clock starts: the last review, else admission, else the first
+    contact. A new person with none of these has a plan to make, not a review overdue."""
+    return last_review or admitted_on or first_contact
+
+
+def follow_up_pending(follow_up_on: date | None, last_contact: date | None) -> date | None:
+    """A follow-up date still to honour: a contact on or after it has done it."""
+    if follow_up_on is None or (last_contact is not None and last_contact >= follow_up_on):
+        return None
+    return follow_up_on
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def caseload_flags(facts: PersonFacts, today: date) -> list[Flag]:
+    """The person's flags, most pressing first (the order of FlagKind).
+
+    "Never contacted" and "30 days" never contradict: a person never contacted is
+    "No contact yet" while within 30 days of admission, and "No contact since admission" after.
+    A person with no review, no admission date and no contact is not yet due a plan review.
+    """
+    flags: list[Flag] = []
+    if facts.alert_state is AlertState.OPEN:
+        flags.append(Flag(FlagKind.SAFETY_ALERT, AlertState.OPEN.label))
+    elif facts.alert_state is AlertState.ACKNOWLEDGED:
+        flags.append(Flag(FlagKind.SUPERVISOR_FOLLOWING_UP, AlertState.ACKNOWLEDGED.label))
+    if facts.returned_notes > 0:
+        flags.append(Flag(FlagKind.NOTES_RETURNED, _plural(facts.returned_notes, "note", "notes") + " returned by supervisor"))
+    due = follow_up_pending(facts.follow_up_on, facts.last_contact)
+    if due is not None and due <= today:
+        late = (today - due).days
+        words = "Follow-up due today" if late == 0 else f"Follow-up overdue by {_plural(late, 'day', 'days')}"
+        flags.append(Flag(FlagKind.FOLLOW_UP_DUE, words))
+    if no_recent_contact(facts.last_contact, today, facts.admitted_on):
+        if facts.last_contact is not None:
+            words = FlagKind.NO_RECENT_CONTACT.label
+        elif facts.admitted_on is not None:
+            words = "No contact since admission"
+        else:
+            words = "No contact yet"
+        flags.append(Flag(FlagKind.NO_RECENT_CONTACT, words))
+    elif facts.last_contact is None:
+        flags.append(Flag(FlagKind.NO_CONTACT_YET, FlagKind.NO_CONTACT_YET.label))
+    if plan_review_due(facts.plan_reviewed_on, facts.admitted_on, today, facts.first_contact):
+        flags.append(Flag(FlagKind.PLAN_REVIEW_DUE, FlagKind.PLAN_REVIEW_DUE.label))
+    order = list(FlagKind)
+    return sorted(flags, key=lambda f: order.index(f.kind))
+
+
+def need_rank(flags: list[Flag]) -> tuple[int, int]:
+    """Sort key for the caseload (smaller = needs the peer sooner): the most pressing flag, then
+    how many flags. A person with no flag comes after everyone flagged."""
+    order = list(FlagKind)
+    first = order.index(flags[0].kind) if flags else len(order)
+    return first, -len(flags)
+
+
+class DraftKind(LabelledEnum):
+    """Forms whose unsaved typing is kept (encrypted, on this phone only) until saved or discarded."""
+
+    NOTE = ("note", "Contact note")
+    CHECKIN = ("checkin", "Check-in")
+    CONSENT = ("consent", "Consent")
+    WRAP = ("wrap", "WRAP plan")

@@ -32,6 +32,7 @@ from fieldpeer.domain import (
     ServiceCriterion,
     WrapSection,
     Zone,
+    contact_minutes,
 )
 
 MAX_TEXT = 20_000  # characters in one narrative field: a long note, never a pasted document
@@ -151,7 +152,7 @@ class ContactNote(Record):
 
     @property
     def minutes(self) -> int:
-        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+        return contact_minutes(self.starts_at, self.ends_at)
 
 
 def signing_problems(note: ContactNote) -> list[str]:

@@ -61,7 +61,11 @@ def test_plan_review_is_due_quarterly() -> None:
     assert domain.plan_review_due_on(None, date(2026, 1, 15)) == date(2026, 4, 15)
     assert not domain.plan_review_due(date(2026, 8, 31), None, date(2026, 11, 29))
     assert domain.plan_review_due(date(2026, 8, 31), None, date(2026, 11, 30))
-    assert domain.plan_review_due(None, None, date(2026, 11, 30))  # no plan on record at all
+    # A new person with no review, no admission date and no contact: nothing to count from yet (grace).
+    assert not domain.plan_review_due(None, None, date(2026, 11, 30))
+    # ... the clock then starts at the first contact.
+    assert not domain.plan_review_due(None, None, date(2026, 11, 30), first_contact=date(2026, 9, 1))
+    assert domain.plan_review_due(None, None, date(2026, 12, 1), first_contact=date(2026, 9, 1))
 
 
 def test_add_months_handles_leap_years_and_year_ends() -> None:

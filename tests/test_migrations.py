@@ -37,8 +37,32 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     assert migrate(engine) == []  # running again is a no-op
 
 
+def as_left_by_version_6(engine: Engine, agency_name: str = "Test Agency") -> None:
+    """Turn a database written by this app back into what the app before outreach attempts, drafts,
+    alert statuses and encrypted agency/supervisor names (schema 6) left."""
+    with engine.begin() as conn:
+        for table in ("outreach_attempt", "form_draft", "alert_status", "units_confirmed"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql("ALTER TABLE peer_profile ADD COLUMN agency_name VARCHAR NOT NULL DEFAULT ''")
+        conn.exec_driver_sql("UPDATE peer_profile SET agency_name = ?", (agency_name,))
+        conn.exec_driver_sql("ALTER TABLE peer_profile DROP COLUMN agency_name_enc")
+        conn.exec_driver_sql("ALTER TABLE note_feedback ADD COLUMN reviewer VARCHAR NOT NULL DEFAULT ''")
+        conn.exec_driver_sql("ALTER TABLE note_feedback DROP COLUMN reviewer_enc")
+        conn.exec_driver_sql(
+            """CREATE TABLE safety_alert_v1 (
+                id VARCHAR NOT NULL PRIMARY KEY, checkin_id VARCHAR NOT NULL REFERENCES checkin (id),
+                person_id VARCHAR NOT NULL REFERENCES person (id), raised_at DATETIME NOT NULL, resolved_at DATETIME)"""
+        )
+        conn.exec_driver_sql("INSERT INTO safety_alert_v1 SELECT id, checkin_id, person_id, raised_at, resolved_at FROM safety_alert")
+        conn.exec_driver_sql("DROP TABLE safety_alert")
+        conn.exec_driver_sql("ALTER TABLE safety_alert_v1 RENAME TO safety_alert")
+        conn.exec_driver_sql("CREATE INDEX ix_safety_alert_open ON safety_alert (person_id, resolved_at)")
+        conn.exec_driver_sql("PRAGMA user_version = 6")
+
+
 def as_left_by_version_3(engine: Engine) -> None:
     """Turn a database written by this app back into what the app before search and feedback (schema 3) left."""
+    as_left_by_version_6(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_contact_note_unindexed")
         conn.exec_driver_sql("DROP INDEX ix_contact_note_search")

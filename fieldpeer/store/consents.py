@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from fieldpeer.domain import DraftKind
+from fieldpeer.store.drafts import drop_form_draft
 from fieldpeer.store.people import load_person_row
 from fieldpeer.store.tables import ConsentRow
 from fieldpeer.store.unit_of_work import FieldStore
@@ -13,6 +15,7 @@ TERMS = {"discloser", "recipient", "information", "purpose"}
 
 
 def record_consent(store: FieldStore, consent: Consent) -> Consent:
+    """Save a consent (and forget its form draft)."""
     with store.unit() as unit:
         load_person_row(unit, consent.person_id)
         terms = consent.model_dump(include=TERMS)
@@ -29,6 +32,8 @@ def record_consent(store: FieldStore, consent: Consent) -> Consent:
                 version=consent.version,
             )
         )
+        for key in (consent.id, ""):  # the form may have kept its draft before it had an id
+            drop_form_draft(unit, DraftKind.CONSENT, consent.person_id, key)
         unit.changed("consent", consent)
     return consent
 

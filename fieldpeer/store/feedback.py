@@ -21,7 +21,8 @@ def receive_feedback(unit: Unit, feedback: NoteFeedback) -> None:
     if row is not None and row.version >= feedback.version:
         return
     comment = unit.cipher.encrypt(TABLE, feedback.id, "comment", feedback.comment)
-    unit.session.merge(NoteFeedbackRow(note_id=feedback.id, state=feedback.state.value, comment_enc=comment, reviewer=feedback.reviewer, reviewed_at=feedback.reviewed_at, version=feedback.version))
+    reviewer = unit.cipher.encrypt(TABLE, feedback.id, "reviewer", feedback.reviewer)
+    unit.session.merge(NoteFeedbackRow(note_id=feedback.id, state=feedback.state.value, comment_enc=comment, reviewer_enc=reviewer, reviewed_at=feedback.reviewed_at, version=feedback.version))
     unit.audit("feedback_received", "contact_note", feedback.id)
 
 
@@ -40,7 +41,7 @@ def feedback_for(store: FieldStore, note_id: str) -> NoteFeedback | None:
             return None
         return NoteFeedback(
             id=row.note_id, state=ReviewState(row.state), comment=unit.cipher.decrypt(TABLE, row.note_id, "comment", row.comment_enc),
-            reviewer=row.reviewer, reviewed_at=as_utc(row.reviewed_at), version=row.version,
+            reviewer=unit.cipher.decrypt(TABLE, row.note_id, "reviewer", row.reviewer_enc), reviewed_at=as_utc(row.reviewed_at), version=row.version,
         )
 
 

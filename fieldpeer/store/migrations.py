@@ -8,16 +8,42 @@ one, add the next.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+
+from fieldpeer.store.crypto import FieldCipher
+
+# A step that rewrites data (e.g. encrypts a column that was clear), inside the migration's
+# transaction. It gets the unlocked cipher, or None when the caller has no key (a fresh database).
+DataStep = Callable[[Connection, FieldCipher | None], None]
+
+
+class KeyNeeded(RuntimeError):
+    """This upgrade re-encrypts existing rows: it runs on unlock, when the key is at hand."""
 
 
 @dataclass(frozen=True)
 class Migration:
     version: int
     description: str
-    statements: tuple[str, ...]
+    statements: tuple[str | DataStep, ...]
+
+
+def _encrypt_column(table: str, key: str, clear: str, field: str) -> DataStep:
+    """Encrypt `table.clear` into `table.<clear>_enc`, bound to (table, row key, field), and blank the clear value."""
+
+    def step(conn: Connection, cipher: FieldCipher | None) -> None:
+        rows = conn.exec_driver_sql(f"SELECT {key}, {clear} FROM {table}").all()
+        if rows and cipher is None:
+            raise KeyNeeded(f"Upgrading {table} needs the unlocked key.")
+        for row_key, value in rows:
+            assert cipher is not None
+            sealed = cipher.encrypt(table, row_key, field, value or "")
+            conn.exec_driver_sql(f"UPDATE {table} SET {clear}_enc = ?, {clear} = '' WHERE {key} = ?", (sealed, row_key))
+
+    return step
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -109,6 +135,54 @@ MIGRATIONS: tuple[Migration, ...] = (
         "find returned notes without scanning every note (the caseload flag)",
         ("CREATE INDEX ix_note_feedback_state ON note_feedback (state)",),
     ),
+    Migration(
+        7,
+        "outreach attempts, form drafts, alert statuses and the agency's unit figures",
+        (
+            """CREATE TABLE outreach_attempt (
+                id VARCHAR NOT NULL PRIMARY KEY, person_id VARCHAR NOT NULL REFERENCES person (id),
+                attempted_at DATETIME NOT NULL, mode VARCHAR NOT NULL, outcome VARCHAR NOT NULL,
+                note_enc BLOB NOT NULL, follow_up_on DATE)""",
+            "CREATE INDEX ix_outreach_attempt_person ON outreach_attempt (person_id, attempted_at)",
+            """CREATE TABLE form_draft (
+                kind VARCHAR NOT NULL, person_id VARCHAR NOT NULL, record_id VARCHAR NOT NULL,
+                content_enc BLOB NOT NULL, updated_at DATETIME NOT NULL, PRIMARY KEY (kind, person_id, record_id))""",
+            """CREATE TABLE alert_status (
+                alert_id VARCHAR NOT NULL PRIMARY KEY, person_id VARCHAR NOT NULL, state VARCHAR NOT NULL,
+                by_enc BLOB NOT NULL, at DATETIME NOT NULL, version INTEGER NOT NULL)""",
+            "CREATE INDEX ix_alert_status_person_id ON alert_status (person_id)",
+            """CREATE TABLE units_confirmed (
+                note_id VARCHAR NOT NULL PRIMARY KEY, units INTEGER NOT NULL, version INTEGER NOT NULL)""",
+        ),
+    ),
+    Migration(
+        8,
+        "a safety alert is raised before its check-in is saved: no foreign key to it, one alert per check-in",
+        (
+            """CREATE TABLE safety_alert_v8 (
+                id VARCHAR NOT NULL PRIMARY KEY, checkin_id VARCHAR NOT NULL UNIQUE,
+                person_id VARCHAR NOT NULL REFERENCES person (id), safety VARCHAR NOT NULL,
+                raised_at DATETIME NOT NULL, resolved_at DATETIME)""",
+            """INSERT INTO safety_alert_v8 (id, checkin_id, person_id, safety, raised_at, resolved_at)
+                SELECT a.id, a.checkin_id, a.person_id, COALESCE(c.safety, 'yes'), a.raised_at, a.resolved_at
+                FROM safety_alert AS a LEFT JOIN checkin AS c ON c.id = a.checkin_id""",
+            "DROP TABLE safety_alert",
+            "ALTER TABLE safety_alert_v8 RENAME TO safety_alert",
+            "CREATE INDEX ix_safety_alert_open ON safety_alert (person_id, resolved_at)",
+        ),
+    ),
+    Migration(
+        9,
+        "the agency's name and supervisors' names encrypted like everything else received",
+        (
+            "ALTER TABLE peer_profile ADD COLUMN agency_name_enc BLOB NOT NULL DEFAULT x''",
+            "ALTER TABLE note_feedback ADD COLUMN reviewer_enc BLOB NOT NULL DEFAULT x''",
+            _encrypt_column("peer_profile", "id", "agency_name", "agency_name"),
+            _encrypt_column("note_feedback", "note_id", "reviewer", "reviewer"),
+            "ALTER TABLE peer_profile DROP COLUMN agency_name",
+            "ALTER TABLE note_feedback DROP COLUMN reviewer",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -119,8 +193,9 @@ def schema_version(engine: Engine) -> int:
         return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
 
 
-def migrate(engine: Engine, target: int = LATEST_VERSION) -> list[int]:
-    """Bring the database up to `target`; returns the versions applied."""
+def migrate(engine: Engine, target: int = LATEST_VERSION, cipher: FieldCipher | None = None) -> list[int]:
+    """Bring the database up to `target`; returns the versions applied. `cipher` (the unlocked key)
+    is needed only by upgrades that re-encrypt existing rows (KeyNeeded otherwise)."""
     current = schema_version(engine)
     if current > LATEST_VERSION:
         raise RuntimeError(f"This database (schema {current}) is newer than this app (schema {LATEST_VERSION}). Update the app.")
@@ -129,7 +204,18 @@ def migrate(engine: Engine, target: int = LATEST_VERSION) -> list[int]:
         if current < migration.version <= target:
             with engine.begin() as conn:
                 for statement in migration.statements:
-                    conn.exec_driver_sql(statement)
+                    if isinstance(statement, str):
+                        conn.exec_driver_sql(statement)
+                    else:
+                        statement(conn, cipher)
                 conn.exec_driver_sql(f"PRAGMA user_version = {migration.version}")
             applied.append(migration.version)
+    if any(not isinstance(s, str) for m in MIGRATIONS if m.version in applied for s in m.statements):
+        # Rewritten rows leave their old (clear) pages in the WAL until a checkpoint: write them
+        # back now, where secure_delete zeroes what was freed.
+        raw = engine.raw_connection()  # outside a transaction, where a checkpoint can finish
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
     return applied

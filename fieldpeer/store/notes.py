@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from fieldpeer import domain
 from fieldpeer.config import ServiceCatalog, service_catalog
 from fieldpeer.domain import ContactKind, ContactMode, ContactSetting, NoteStatus
-from fieldpeer.store import feedback, search
+from fieldpeer.store import billing, feedback, search
+from fieldpeer.store.fields import NOTE_TABLE, open_narrative, seal_narrative
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import AddendumRow, ContactNoteRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
 from fieldpeer.records import Addendum, ContactNote, Deletion, Narrative, as_utc, signing_problems
 
-TABLE = "contact_note"
+TABLE = NOTE_TABLE
 
 
 class NoteError(ValueError):
@@ -44,7 +46,7 @@ def note_to_row(cipher: FieldCipher, note: ContactNote, now: datetime) -> Contac
         units=note.units,
         interventions=[i.value for i in note.interventions],
         goal_ids=list(note.goal_ids),
-        narrative_enc=cipher.encrypt_json(TABLE, note.id, "narrative", note.narrative.model_dump()),
+        narrative_enc=seal_narrative(cipher, note.id, note.narrative.model_dump()),
         follow_up_on=note.follow_up_on,
         status=note.status.value,
         signed_at=note.signed_at,
@@ -69,7 +71,7 @@ def row_to_note(cipher: FieldCipher, row: ContactNoteRow) -> ContactNote:
         units=row.units,
         interventions=row.interventions,
         goal_ids=row.goal_ids,
-        narrative=Narrative(**cipher.decrypt_json(TABLE, row.id, "narrative", row.narrative_enc)),
+        narrative=Narrative(**open_narrative(cipher, row.id, row.narrative_enc)),
         follow_up_on=row.follow_up_on,
         status=row.status,
         signed_at=as_utc(row.signed_at),
@@ -240,3 +242,37 @@ def log_phone_contact(
         note = note.model_copy(update={"units": units_for(unit, note, catalog)})
         write_note(unit, note, "phone_contact")
     return note
+
+
+def note_units(store: FieldStore, note_id: str) -> billing.NoteUnits:
+    """Billable units for the note screen: the agency's figure once pulled (UnitsConfirmed), else
+    the phone's own estimate, marked as one (`.words`: "About 3 units (estimate)")."""
+    with store.unit() as unit:
+        row = load_note_row(unit, note_id)
+        confirmed = billing.confirmed_units(unit, note_id)
+        return billing.NoteUnits(row.units if confirmed is None else confirmed, estimate=confirmed is None)
+
+
+@dataclass(frozen=True)
+class NoteDefaults:
+    """What a new contact note starts with: how the peer last met this person."""
+
+    mode: ContactMode | None = None
+    setting: ContactSetting | None = None
+    service_code: str = ""
+
+
+def defaults_for_person(store: FieldStore, person_id: str) -> NoteDefaults:
+    """Mode, setting and service of the latest contact note with this person (quick phone logs are
+    left out: they have their own defaults); empty defaults for a first note."""
+    with store.unit() as unit:
+        row = unit.session.exec(
+            select(ContactNoteRow.mode, ContactNoteRow.setting, ContactNoteRow.service_code)
+            .where(ContactNoteRow.person_id == person_id, ContactNoteRow.kind != ContactKind.PHONE_QUICK.value)
+            .order_by(col(ContactNoteRow.starts_at).desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return NoteDefaults()
+    mode, setting, service_code = row
+    return NoteDefaults(ContactMode(mode) if mode else None, ContactSetting(setting) if setting else None, service_code or "")

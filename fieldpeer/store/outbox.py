@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import func, text, update
 from sqlmodel import select
 
+from fieldpeer.store.tables import PENDING as PENDING, QUARANTINED as QUARANTINED, SENT as SENT, SUPERSEDED as SUPERSEDED  # defined once, beside OutboxRow
 from fieldpeer.store.tables import OutboxRow
 from fieldpeer.store.unit_of_work import FieldStore
-
-PENDING, SENT, QUARANTINED, SUPERSEDED = "pending", "sent", "quarantined", "superseded"
 # Records whose versions are full snapshots of one record: only the newest needs to travel.
 COALESCED_TYPES = ("contact_note", "person")
 

@@ -7,13 +7,14 @@ from datetime import date, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from fieldpeer import domain
 from fieldpeer.domain import ContactKind, NoteStatus, Zone
-from fieldpeer.store import feedback
+from fieldpeer.store import alerts, billing, feedback
 from fieldpeer.store.crypto import FieldCipher
-from fieldpeer.store.tables import AddendumRow, CheckinRow, ContactNoteRow, OutboxRow, PersonRow, SafetyAlertRow
+from fieldpeer.store.fields import open_narrative
+from fieldpeer.store.tables import PENDING, AddendumRow, CheckinRow, ContactNoteRow, OutboxRow, OutreachAttemptRow, PersonRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
 from fieldpeer.records import Person
 
@@ -107,10 +108,13 @@ class CaseloadEntry(BaseModel):
     open_safety_alert: bool
     part2: bool
     returned_notes: int = 0  # returned by a supervisor, waiting for an addendum
+    alert_state: domain.AlertState | None = None  # OPEN, ACKNOWLEDGED (supervisor following up), or None
+    follow_up_on: date | None = None  # a follow-up date not yet honoured by a contact
+    flags: list[domain.Flag] = []  # most pressing first: words + icon name for each (domain.caseload_flags)
 
     @property
     def flag_count(self) -> int:
-        return int(self.no_recent_contact) + int(self.plan_review_due) + int(self.open_safety_alert) + int(self.returned_notes > 0)
+        return len(self.flags)
 
 
 class Caseload(BaseModel):
@@ -118,42 +122,72 @@ class Caseload(BaseModel):
     pending_sync: int
 
 
+def _latest_follow_ups(unit: Unit) -> dict[str, date]:
+    """Per person, the follow-up date set by the latest note or outreach attempt that set one."""
+    dated: list[tuple[str | None, datetime, date]] = [
+        *unit.session.exec(select(ContactNoteRow.person_id, ContactNoteRow.starts_at, ContactNoteRow.follow_up_on).where(col(ContactNoteRow.follow_up_on).is_not(None))).all(),  # type: ignore[list-item]
+        *unit.session.exec(select(OutreachAttemptRow.person_id, OutreachAttemptRow.attempted_at, OutreachAttemptRow.follow_up_on).where(col(OutreachAttemptRow.follow_up_on).is_not(None))).all(),  # type: ignore[list-item]
+    ]
+    latest: dict[str, tuple[datetime, date]] = {}
+    for person_id, at, follow_up in dated:
+        if person_id and (person_id not in latest or at > latest[person_id][0]):
+            latest[person_id] = (at, follow_up)
+    return {person_id: follow_up for person_id, (_, follow_up) in latest.items()}
+
+
 def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
-    """Active persons with flags, most urgent first; `search` matches the preferred name."""
+    """Active persons, sorted by need ("who needs me today?": open safety alert, returned notes,
+    follow-up due, no contact in 30 days, plan review due, then the rest); `search` matches the
+    preferred name. Each entry carries its flags with words and an icon. Outreach attempts never
+    count as the last contact."""
     needle = search.strip().casefold()
     with store.unit() as unit:
         session = unit.session
-        last_contact = dict(
-            session.exec(  # type: ignore[call-overload]
-                select(ContactNoteRow.person_id, func.max(ContactNoteRow.starts_at)).group_by(ContactNoteRow.person_id)
+        contact_days = {
+            person_id: (first, last)
+            for person_id, first, last in session.exec(  # type: ignore[call-overload]
+                select(ContactNoteRow.person_id, func.min(ContactNoteRow.starts_at), func.max(ContactNoteRow.starts_at)).group_by(ContactNoteRow.person_id)
             ).all()
-        )
-        open_alerts = set(session.exec(select(SafetyAlertRow.person_id).where(SafetyAlertRow.resolved_at.is_(None))).all())  # type: ignore[union-attr]
-        pending = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "pending")).one()
+        }
+        alert_states = alerts.alert_states(unit)
+        follow_ups = _latest_follow_ups(unit)
+        pending = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)).one()
         returned = feedback.returned_by_person(unit)
-        entries: list[CaseloadEntry] = []
+        ranked: list[tuple[tuple[int, int], CaseloadEntry]] = []
         for row in session.exec(select(PersonRow).where(PersonRow.discharged_on.is_(None))):  # type: ignore[union-attr]
             name = unit.cipher.decrypt(TABLE, row.id, "preferred_name", row.preferred_name_enc)
             if needle and needle not in name.casefold():
                 continue
-            seen = last_contact.get(row.id)
-            seen_day = seen.date() if seen else None
-            entries.append(
-                CaseloadEntry(
-                    person_id=row.id,
-                    preferred_name=name,
-                    recovery_stage=row.recovery_stage,
-                    last_contact=seen_day,
-                    no_recent_contact=domain.no_recent_contact(seen_day, today, row.admitted_on),
-                    plan_review_due=domain.plan_review_due(row.plan_reviewed_on, row.admitted_on, today),
-                    plan_review_due_on=domain.plan_review_due_on(row.plan_reviewed_on, row.admitted_on),
-                    open_safety_alert=row.id in open_alerts,
-                    part2=row.part2,
-                    returned_notes=returned.get(row.id, 0),
-                )
+            first, last = contact_days.get(row.id, (None, None))
+            facts = domain.PersonFacts(
+                alert_state=alert_states.get(row.id),
+                returned_notes=returned.get(row.id, 0),
+                follow_up_on=follow_ups.get(row.id),
+                last_contact=last.date() if last else None,
+                first_contact=first.date() if first else None,
+                admitted_on=row.admitted_on,
+                plan_reviewed_on=row.plan_reviewed_on,
             )
-    entries.sort(key=lambda e: (not e.open_safety_alert, -e.flag_count, e.preferred_name.casefold()))
-    return Caseload(entries=entries, pending_sync=pending)
+            flags = domain.caseload_flags(facts, today)
+            kinds = {f.kind for f in flags}
+            entry = CaseloadEntry(
+                person_id=row.id,
+                preferred_name=name,
+                recovery_stage=row.recovery_stage,
+                last_contact=facts.last_contact,
+                no_recent_contact=domain.FlagKind.NO_RECENT_CONTACT in kinds,
+                plan_review_due=domain.FlagKind.PLAN_REVIEW_DUE in kinds,
+                plan_review_due_on=domain.plan_review_due_on(row.plan_reviewed_on, row.admitted_on, facts.first_contact),
+                open_safety_alert=facts.alert_state is domain.AlertState.OPEN,
+                part2=row.part2,
+                returned_notes=facts.returned_notes,
+                alert_state=facts.alert_state,
+                follow_up_on=domain.follow_up_pending(facts.follow_up_on, facts.last_contact),
+                flags=flags,
+            )
+            ranked.append(((*domain.need_rank(flags), name.casefold()), entry))  # type: ignore[arg-type]
+    ranked.sort(key=lambda pair: pair[0])
+    return Caseload(entries=[entry for _, entry in ranked], pending_sync=pending)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +195,16 @@ class TimelineEntry:
     """One line of a person's timeline (a plain dataclass: a thousand are built per screen)."""
 
     record_id: str
-    kind: str  # a ContactKind code, or "checkin"
+    kind: str  # a ContactKind code, "checkin", or OUTREACH
     at: datetime
     title: str
     detail: str
     status: str = ""
     addenda: int = 0
+    units: str = ""  # "3 units", or "About 3 units (estimate)" before the agency's figure arrives
+
+
+OUTREACH = "outreach_attempt"  # TimelineEntry.kind of an outreach attempt (not a contact: nothing to open)
 
 
 def _labels(enum: type[domain.LabelledEnum]) -> dict[str, str]:
@@ -174,7 +212,7 @@ def _labels(enum: type[domain.LabelledEnum]) -> dict[str, str]:
 
 
 def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> list[TimelineEntry]:
-    """Contacts and check-ins for one person, newest first."""
+    """Contacts, outreach attempts and check-ins for one person, newest first."""
     entries: list[TimelineEntry] = []
     with store.unit() as unit:
         load_person_row(unit, person_id)
@@ -198,9 +236,10 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
         )
         kinds, modes, statuses = _labels(ContactKind), _labels(domain.ContactMode), _labels(NoteStatus)
         reviewed = feedback.states_for_person(unit, person_id)
+        units = billing.units_for_person(unit, person_id)
         for note in notes:
-            narrative = cipher.decrypt_json("contact_note", note.id, "narrative", note.narrative_enc)
-            minutes = int((note.ends_at - note.starts_at).total_seconds() // 60)
+            narrative = open_narrative(cipher, note.id, note.narrative_enc)
+            minutes = domain.contact_minutes(note.starts_at, note.ends_at)
             entries.append(
                 TimelineEntry(
                     record_id=note.id,
@@ -210,6 +249,24 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
                     detail=narrative.get("intervention") or narrative.get("goal") or "",
                     status=reviewed[note.id].label if note.id in reviewed else statuses[note.status],
                     addenda=addenda.get(note.id, 0),
+                    units=units[note.id].words if note.id in units else "",
+                )
+            )
+        outcomes, attempts = _labels(domain.OutreachOutcome), session.exec(
+            select(OutreachAttemptRow.id, OutreachAttemptRow.attempted_at, OutreachAttemptRow.mode, OutreachAttemptRow.outcome, OutreachAttemptRow.note_enc)
+            .where(OutreachAttemptRow.person_id == person_id)
+            .order_by(col(OutreachAttemptRow.attempted_at).desc())
+            .limit(limit)
+        ).all()
+        for attempt_id, attempted_at, mode, outcome, note_enc in attempts:
+            entries.append(
+                TimelineEntry(
+                    record_id=attempt_id,
+                    kind=OUTREACH,
+                    at=attempted_at,
+                    title=f"{modes.get(mode, 'Contact')} · {outcomes[outcome]}",
+                    detail=cipher.decrypt("outreach_attempt", attempt_id, "note", note_enc),
+                    status="Outreach attempt (not a contact)",
                 )
             )
         checkins = session.exec(

@@ -57,7 +57,7 @@ class Profile:
         self.root.chmod(0o700)
         cipher = self.vault.create(pin)
         engine = open_engine(self.database_path)
-        migrate(engine)
+        migrate(engine, cipher=cipher)
         store = FieldStore(engine, cipher, peer.id, clock=self.now)
         save_peer_profile(store, peer)
         return store
@@ -66,7 +66,7 @@ class Profile:
         """Open the store with the PIN (raises WrongPin, TryLater or VaultWiped)."""
         cipher = self.vault.unlock(pin)
         engine = open_engine(self.database_path)
-        migrate(engine)  # an app update upgrades the schema on first unlock
+        migrate(engine, cipher=cipher)  # an app update upgrades the schema (and re-encrypts) on first unlock
         with engine.connect() as conn:
             peer_id = conn.execute(select(PeerProfileRow.id)).scalar_one()
         return FieldStore(engine, cipher, peer_id, clock=self.now)
@@ -89,7 +89,7 @@ def save_peer_profile(store: FieldStore, peer: PeerProfile) -> None:
                 role=peer.role.value,
                 name_enc=unit.cipher.encrypt("peer_profile", peer.id, "name", peer.name),
                 credentials_enc=unit.cipher.encrypt("peer_profile", peer.id, "credentials", peer.credentials),
-                agency_name=peer.agency_name,
+                agency_name_enc=unit.cipher.encrypt("peer_profile", peer.id, "agency_name", peer.agency_name),
                 updated_at=unit.now,
             )
         )
@@ -104,5 +104,5 @@ def get_peer_profile(store: FieldStore) -> PeerProfile:
             role=row.role,
             name=unit.cipher.decrypt("peer_profile", row.id, "name", row.name_enc),
             credentials=unit.cipher.decrypt("peer_profile", row.id, "credentials", row.credentials_enc),
-            agency_name=row.agency_name,
+            agency_name=unit.cipher.decrypt("peer_profile", row.id, "agency_name", row.agency_name_enc),
         )

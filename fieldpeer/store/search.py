@@ -22,6 +22,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from fieldpeer.store.crypto import TOKEN_BYTES, FieldCipher
+from fieldpeer.store.fields import open_narrative
 from fieldpeer.store.tables import AddendumRow, ContactNoteRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
 
@@ -59,7 +60,7 @@ def ensure_indexed(store: FieldStore) -> int:
         for addendum_id, note_id, text_enc in unit.session.exec(select(AddendumRow.id, AddendumRow.note_id, AddendumRow.text_enc)).all():
             addenda.setdefault(note_id, []).append(unit.cipher.decrypt("addendum", addendum_id, "text", text_enc))
         for note_id, narrative_enc in rows:
-            narrative = unit.cipher.decrypt_json("contact_note", note_id, "narrative", narrative_enc)
+            narrative = open_narrative(unit.cipher, note_id, narrative_enc)
             texts = [*(v for v in narrative.values() if isinstance(v, str)), *addenda.get(note_id, [])]
             unit.session.execute(update(ContactNoteRow).where(col(ContactNoteRow.id) == note_id).values(search_tokens=tokens(unit.cipher, texts)))
     return len(rows)
@@ -110,6 +111,6 @@ def search_notes(store: FieldStore, query: str, limit: int = PAGE) -> NoteSearch
         ).all()
         hits = []
         for note_id, person_id, starts_at, narrative_enc in rows:
-            narrative = unit.cipher.decrypt_json("contact_note", note_id, "narrative", narrative_enc)
+            narrative = open_narrative(unit.cipher, note_id, narrative_enc)
             hits.append(NoteHit(note_id, person_id, starts_at, snippet([v for v in narrative.values() if isinstance(v, str)], wanted)))
     return NoteSearch(hits, total)

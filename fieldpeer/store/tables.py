@@ -21,7 +21,7 @@ class PeerProfileRow(SQLModel, table=True):
     role: str
     name_enc: bytes
     credentials_enc: bytes
-    agency_name: str = ""
+    agency_name_enc: bytes
     updated_at: datetime
 
 
@@ -80,7 +80,7 @@ class NoteFeedbackRow(SQLModel, table=True):
     note_id: str = Field(primary_key=True)
     state: str  # a ReviewState code
     comment_enc: bytes
-    reviewer: str
+    reviewer_enc: bytes  # "Name, CREDENTIALS" of the supervisor
     reviewed_at: datetime
     version: int = 1
 
@@ -107,12 +107,63 @@ class CheckinRow(SQLModel, table=True):
 
 
 class SafetyAlertRow(SQLModel, table=True):
+    """Raised the moment the safety answer is chosen: its check-in may be saved later, or never,
+    so `checkin_id` is not a foreign key (it is unique: one alert per check-in)."""
+
     __tablename__ = "safety_alert"
     id: str = Field(primary_key=True)
-    checkin_id: str = Field(foreign_key="checkin.id")
+    checkin_id: str = Field(unique=True)
     person_id: str = Field(foreign_key="person.id")
+    safety: str  # the SafetyAnswer that raised it
     raised_at: datetime
-    resolved_at: datetime | None = None
+    resolved_at: datetime | None = None  # when the agency closed it (from AlertStatus)
+
+
+class AlertStatusRow(SQLModel, table=True):
+    """Where the agency stands with one of this peer's alerts (pulled). Kept even when the alert
+    itself is not on this phone (raised on another device), so the caseload still shows it."""
+
+    __tablename__ = "alert_status"
+    alert_id: str = Field(primary_key=True)
+    person_id: str = Field(index=True)
+    state: str  # an AlertState code
+    by_enc: bytes  # "Name, CREDENTIALS" of the supervisor
+    at: datetime
+    version: int
+
+
+class OutreachAttemptRow(SQLModel, table=True):
+    """A try to reach the person that did not reach them: never a contact, never billed."""
+
+    __tablename__ = "outreach_attempt"
+    id: str = Field(primary_key=True)
+    person_id: str = Field(foreign_key="person.id")
+    attempted_at: NaiveDatetime  # local wall-clock time
+    mode: str
+    outcome: str  # an OutreachOutcome code
+    note_enc: bytes
+    follow_up_on: date | None = None
+
+
+class UnitsConfirmedRow(SQLModel, table=True):
+    """The agency's authoritative billable units for one of this peer's signed notes (pulled)."""
+
+    __tablename__ = "units_confirmed"
+    note_id: str = Field(primary_key=True)
+    units: int
+    version: int
+
+
+class FormDraftRow(SQLModel, table=True):
+    """Typing in a form not saved yet (check-in, consent, WRAP edit). Local only: never synced,
+    removed when the form is saved or discarded."""
+
+    __tablename__ = "form_draft"
+    kind: str = Field(primary_key=True)  # a DraftKind code
+    person_id: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True, default="")  # "" when the form has no id of its own yet
+    content_enc: bytes  # the form's fields (JSON)
+    updated_at: datetime
 
 
 class ConsentRow(SQLModel, table=True):
@@ -137,6 +188,10 @@ class AuditEventRow(SQLModel, table=True):
     action: str
     record_type: str
     record_id: str
+
+
+# The states of an outbox entry (one definition; outbox.py re-exports them).
+PENDING, SENT, QUARANTINED, SUPERSEDED = "pending", "sent", "quarantined", "superseded"
 
 
 class OutboxRow(SQLModel, table=True):

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from fieldpeer.store.crypto import FieldCipher
-from fieldpeer.store.tables import AuditEventRow, OutboxRow
+from fieldpeer.store.tables import PENDING, AuditEventRow, OutboxRow
 from fieldpeer.records import Record, new_id, utc_now
 
 log = logging.getLogger("fieldpeer.store")
@@ -45,7 +45,7 @@ class Unit:
                 priority=priority,
                 payload_enc=payload,
                 created_at=self.now,
-                state="pending",
+                state=PENDING,
             )
         )
         self.audit(action, record_type, record.id)

@@ -121,6 +121,18 @@ def _dek_aad(key_version: int) -> bytes:
     return f"fieldpeer|dek|{key_version}".encode()
 
 
+@dataclass(frozen=True)
+class PinStatus:
+    """What the unlock screen says before a PIN is tried (reading it costs no attempt)."""
+
+    attempts_left: int  # wrong PINs left before this phone is erased
+    wait_seconds: float  # 0 when a PIN may be tried now
+
+    @property
+    def locked(self) -> bool:
+        return self.wait_seconds > 0
+
+
 class Vault:
     def __init__(
         self,
@@ -178,6 +190,12 @@ class Vault:
 
     def attempts_left(self) -> int:
         return MAX_FAILED_ATTEMPTS - self._read().failed_attempts
+
+    def pin_status(self) -> PinStatus:
+        """Tries left before erase and seconds until the next try, from the counter, without trying
+        a PIN (so the unlock screen can count down "Try again in 0:27"). NoVault when not set up."""
+        state = self._read()
+        return PinStatus(MAX_FAILED_ATTEMPTS - state.failed_attempts, max(0.0, state.retry_after - self.clock()))
 
     def unlock(self, pin: str) -> FieldCipher:
         state = self._read()

@@ -6,7 +6,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from fieldpeer import domain
-from fieldpeer.domain import Escalation
+from fieldpeer.domain import DraftKind, Escalation, SafetyAnswer
+from fieldpeer.store.drafts import drop_form_draft
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import CheckinRow, SafetyAlertRow, WrapPlanRow
 from fieldpeer.store.crypto import FieldCipher
@@ -34,8 +35,8 @@ def get_wrap_plan(store: FieldStore, person_id: str, version: int | None = None)
 
 
 def save_wrap_plan(store: FieldStore, plan: WrapPlan, *, based_on_version: int | None) -> WrapPlan:
-    """Save edits as a new version. `based_on_version` is the version the edit started from
-    (None for a first plan); if someone saved in between, the edit is refused, not merged."""
+    """Save edits as a new version (and forget the WRAP form draft). `based_on_version` is the version
+    the edit started from (None for a first plan); if someone saved in between, the edit is refused, not merged."""
     with store.unit() as unit:
         load_person_row(unit, plan.person_id)
         latest = unit.session.exec(select(func.max(WrapPlanRow.version)).where(WrapPlanRow.person_id == plan.person_id)).one()
@@ -43,6 +44,7 @@ def save_wrap_plan(store: FieldStore, plan: WrapPlan, *, based_on_version: int |
             raise StaleWrite("This plan was changed since you opened it. Reopen it to see the newest version.")
         saved = plan.model_copy(update={"id": new_id(), "version": (latest or 0) + 1, "saved_at": unit.now})
         unit.session.add(_plan_to_row(unit.cipher, saved))
+        drop_form_draft(unit, DraftKind.WRAP, plan.person_id)
         unit.changed("save_plan", saved)
     return saved
 
@@ -66,10 +68,43 @@ def _plan_to_row(cipher: FieldCipher, plan: WrapPlan) -> WrapPlanRow:
     )
 
 
+def _alert_in_unit(unit: Unit, person_id: str, checkin_id: str, answer: SafetyAnswer) -> SafetyAlert | None:
+    """The check-in's alert, raising it (queued urgent) the first time the answer is not a clear no.
+    Once raised it stays raised: changing the answer afterwards does not withdraw it."""
+    row = unit.session.exec(select(SafetyAlertRow).where(SafetyAlertRow.checkin_id == checkin_id)).first()
+    if row is not None:
+        return SafetyAlert(id=row.id, checkin_id=row.checkin_id, person_id=row.person_id, safety=SafetyAnswer(row.safety), raised_at=as_utc(row.raised_at))
+    if domain.escalation_for(answer, domain.Zone.WELL) is not Escalation.URGENT:
+        return None
+    load_person_row(unit, person_id)
+    alert = SafetyAlert(checkin_id=checkin_id, person_id=person_id, safety=answer, raised_at=unit.now)
+    unit.session.add(SafetyAlertRow(id=alert.id, checkin_id=checkin_id, person_id=person_id, safety=answer.value, raised_at=alert.raised_at))
+    unit.changed("safety_alert", alert, priority=URGENT)
+    return alert
+
+
+def raise_safety_alert(store: FieldStore, person_id: str, checkin_id: str, answer: SafetyAnswer) -> SafetyAlert | None:
+    """Call the moment a safety answer is chosen, before the check-in is saved: "yes" or "not sure"
+    raises the urgent alert (synced first) so Back, a dead battery or an interruption cannot silence
+    it. Idempotent per check-in id: choosing yes, then not sure, then yes raises one alert, and
+    saving the check-in later reuses it. Returns the check-in's alert, or None (a clear no, none raised)."""
+    with store.unit() as unit:
+        return _alert_in_unit(unit, person_id, checkin_id, answer)
+
+
+def alert_for_checkin(store: FieldStore, checkin_id: str) -> SafetyAlert | None:
+    """The alert already raised for this check-in id, if any (the form reopened from a draft)."""
+    with store.unit() as unit:
+        row = unit.session.exec(select(SafetyAlertRow).where(SafetyAlertRow.checkin_id == checkin_id)).first()
+        if row is None:
+            return None
+        return SafetyAlert(id=row.id, checkin_id=row.checkin_id, person_id=row.person_id, safety=SafetyAnswer(row.safety), raised_at=as_utc(row.raised_at))
+
+
 def record_checkin(store: FieldStore, checkin: Checkin) -> tuple[Checkin, SafetyAlert | None]:
-    """Save a check-in. Unless the safety answer is a clear no, also raise an urgent alert that syncs first."""
+    """Save a check-in (and forget its form draft). Unless the safety answer is a clear no, make sure
+    its urgent alert exists: the one raised while the form was open, or a new one."""
     checkin = checkin.model_copy(update={"escalation": domain.escalation_for(checkin.safety, checkin.zone)})
-    alert: SafetyAlert | None = None
     with store.unit() as unit:
         load_person_row(unit, checkin.person_id)
         answers = checkin.model_dump(mode="json", include=CHECKIN_ANSWERS)
@@ -85,11 +120,8 @@ def record_checkin(store: FieldStore, checkin: Checkin) -> tuple[Checkin, Safety
                 answers_enc=unit.cipher.encrypt_json("checkin", checkin.id, "answers", answers),
             )
         )
-        if checkin.escalation is Escalation.URGENT:
-            alert = SafetyAlert(checkin_id=checkin.id, person_id=checkin.person_id, raised_at=unit.now)
-            unit.session.flush()  # the alert row references the check-in row
-            unit.session.add(SafetyAlertRow(id=alert.id, checkin_id=alert.checkin_id, person_id=alert.person_id, raised_at=alert.raised_at))
-            unit.changed("safety_alert", alert, priority=URGENT)
+        alert = _alert_in_unit(unit, checkin.person_id, checkin.id, checkin.safety)
+        drop_form_draft(unit, DraftKind.CHECKIN, checkin.person_id, checkin.id)
         unit.changed("checkin", checkin, priority=URGENT if alert else NORMAL)
     return checkin, alert
 
