@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from fieldpeer.store import feedback, outbox, people, sync_state, wrap
+from fieldpeer.store import outbox, pulled, sync_state
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.records import AnyRecord, new_id, utc_now
@@ -218,12 +218,7 @@ class SyncClient:
                     except ValidationError:
                         log.warning("pull: skipped a record of unknown shape")
                         continue
-                    if record.record_type == "person":
-                        people.receive_person(unit, record)
-                    elif record.record_type == "wrap_plan":
-                        wrap.receive_wrap_plan(unit, record)
-                    elif record.record_type == "note_feedback":
-                        feedback.receive_feedback(unit, record)
+                    pulled.apply_pulled(unit, record)  # the store knows which record goes where
                     applied += 1
                 sync_state.set_in_unit(unit, {"pull_cursor": str(page.cursor)})  # saved with what it covers
             if not page.more:
