@@ -8,7 +8,6 @@ seen acknowledged.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from fieldpeer.store import outbox, pulled, sync_state
 from fieldpeer.store.profile import Profile
@@ -28,7 +28,7 @@ from fieldpeer.store.unit_of_work import FieldStore
 from fieldpeer.records import AnyRecord, new_id, utc_now
 from fieldpeer.sync.transport import agency_http, check_server_url, is_certificate_failure
 from fieldpeer.sync.sealing import KeyPair, SealError, b64, open_seal, raw_private, seal, unb64
-from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushReceipt, Refusal, pull_context, push_context
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushBatch, PushEntry, PushReceipt, Refusal, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.sync")
 RECORD = TypeAdapter(AnyRecord)
@@ -46,11 +46,27 @@ class DeviceRevoked(SyncError):
     pass
 
 
+class UnexpectedReply(Offline):
+    """Something other than the agency answered, or its reply was cut short or changed on the way.
+
+    Transient, like being offline: nothing is applied or marked sent, the records stay queued.
+    """
+
+
+class SignInRequired(UnexpectedReply):
+    """A captive portal (cafe or hospital Wi-Fi) answered instead of the agency. Waiting seconds
+    will not fix it, so one sync stops at once and says so; the next auto-sync tries again."""
+
+
 class UntrustedServer(SyncError):
     """TLS failed: a wrong certificate or an old protocol. Nothing is sent; retrying will not help."""
 
 
 UNTRUSTED = "The agency's certificate could not be verified, so nothing was sent. Tell your supervisor."
+SIGN_IN = "The network is asking you to sign in (as cafe and hospital Wi-Fi do). Open a web page to sign in; your records wait safely on this phone."
+GARBLED = "The agency's reply was cut short or changed on the way (the network may be interfering); nothing was lost. Will try again."
+UNVERIFIED = "The agency's reply could not be verified; nothing was applied. Will try again."
+JSON_MEDIA_TYPE = "application/json"
 
 
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None) -> float:
@@ -115,7 +131,8 @@ class SyncClient:
 
     # --- HTTP ------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, *, content_type: str | None = None, **kwargs: object) -> httpx.Response:
+    def _request(self, method: str, path: str, *, content_type: str | None = None, expect: str = JSON_MEDIA_TYPE, **kwargs: object) -> httpx.Response:
+        """One request; any reply other than the agency's own of type `expect` raises a SyncError."""
         headers = {"Authorization": f"Bearer {self.token}"}
         if content_type:
             headers["Content-Type"] = content_type
@@ -125,6 +142,10 @@ class SyncClient:
             if is_certificate_failure(exc):
                 raise UntrustedServer(UNTRUSTED) from exc
             raise Offline(f"Cannot reach the agency ({type(exc).__name__}).") from exc
+        except httpx.RequestError as exc:  # e.g. a body that claims gzip and is not
+            raise UnexpectedReply(GARBLED) from exc
+        if is_sign_in_page(response):
+            raise SignInRequired(SIGN_IN)
         if response.status_code in (401, 403):
             code = _error_code(response)
             if code == Refusal.DEVICE_REVOKED:
@@ -134,7 +155,11 @@ class SyncClient:
         if response.status_code >= 500 or response.status_code == 429:
             raise Offline(f"The agency server answered {response.status_code}; will retry.")
         if response.status_code >= 400:
+            if not _error_code(response):  # the agency always says why; this came from something else
+                raise UnexpectedReply(GARBLED)
             raise SyncError(f"The agency refused the request ({response.status_code} {_error_code(response)}).")
+        if response.status_code != 200 or _media_type(response) != expect:
+            raise UnexpectedReply(GARBLED)
         return response
 
     # --- Push ------------------------------------------------------------------
@@ -149,14 +174,17 @@ class SyncClient:
         return items
 
     def _seal_batch(self, items: list[outbox.OutboxItem]) -> bytes:
-        # The payloads are already JSON: splice them in rather than parse and re-serialise.
-        entries = ",".join(f'{{"entry_id":{json.dumps(i.entry_id)},"record":{i.record_json}}}' for i in items)
-        body = f'{{"batch_id":{json.dumps(new_id())},"entries":[{entries}]}}'.encode()
-        return seal(body, recipient_box=self.agency_box, sender=self.keys, context=push_context(self.device_id))
+        # Built with the wire model, not validated: the records were validated when saved and
+        # the server validates each one; the outbox's stored ids go out as they are.
+        batch = PushBatch.model_construct(batch_id=new_id(), entries=[PushEntry.model_construct(entry_id=i.entry_id, record=from_json(i.record_json)) for i in items])
+        return seal(batch.model_dump_json().encode(), recipient_box=self.agency_box, sender=self.keys, context=push_context(self.device_id))
 
     def _post(self, body: bytes) -> PushReceipt:
         response = self._request("POST", "/push", content=body, content_type=SEALED_MEDIA_TYPE)
-        return PushReceipt.model_validate_json(response.content)
+        try:
+            return PushReceipt.model_validate_json(response.content)
+        except ValidationError as exc:  # JSON, but not a receipt: a proxy's page, a cut-off body
+            raise UnexpectedReply(GARBLED) from exc
 
     def push(self, progress: Progress | None = None) -> SyncSummary:
         """Send every pending entry, batch by batch. Rejected entries are quarantined, never retried blindly.
@@ -206,11 +234,11 @@ class SyncClient:
         applied = 0
         while True:
             cursor = int(sync_state.get_value(self.store, "pull_cursor", "0") or 0)
-            response = self._request("GET", "/pull", params={"cursor": cursor})
+            response = self._request("GET", "/pull", params={"cursor": cursor}, expect=SEALED_MEDIA_TYPE)
             try:
                 page = PullBatch.model_validate_json(open_seal(response.content, recipient=self.keys, sender_sign=self.agency_sign, context=pull_context(self.device_id)))
-            except (SealError, ValidationError) as exc:
-                raise SyncError("The agency's reply could not be verified; nothing was applied.") from exc
+            except (SealError, ValidationError) as exc:  # cut short or altered on the way: retry, apply nothing
+                raise UnexpectedReply(UNVERIFIED) from exc
             with self.store.unit() as unit:
                 for raw in page.records:
                     try:
@@ -244,6 +272,9 @@ class SyncClient:
                     summary.error = str(exc)
                     self.on_revoked()
                     return summary
+                except SignInRequired as exc:
+                    summary.error = str(exc)
+                    break
                 except Offline as exc:
                     summary.error = str(exc)
                     if attempt + 1 < self.max_attempts:
@@ -261,10 +292,12 @@ class SyncClient:
         return self.sync(progress)
 
     def is_online(self) -> bool:
+        """The agency answers, or a captive portal does (then a sync tells the peer to sign in)."""
         try:
-            return self.http.get(f"{self.server}{API}/health", timeout=5).status_code == 200
-        except httpx.TransportError:
+            response = self.http.get(f"{self.server}{API}/health", timeout=5)
+        except httpx.RequestError:
             return False
+        return response.status_code == 200 or is_sign_in_page(response)
 
 
 class AutoSync:
@@ -287,19 +320,45 @@ class AutoSync:
     def _run(self) -> None:
         offline_for = 0
         while not self._stop.is_set():
-            if outbox.counts(self.client.store).pending and self.client.is_online():
-                self.on_summary(self.client.sync())
-                offline_for = 0
-            else:
+            try:
+                if outbox.counts(self.client.store).pending and self.client.is_online():
+                    summary = self.client.sync()
+                    self.on_summary(summary)
+                    offline_for = 0 if summary.ok else offline_for + 1
+                else:
+                    offline_for += 1
+            except Exception as exc:  # noqa: BLE001 - whatever happens, the thread must keep syncing
+                log.error("autosync: %s", type(exc).__name__)  # the type only: messages may quote content
                 offline_for += 1
+                self._report(SyncSummary(error=STOPPED))
             # Back off while offline so a phone with no signal does not drain its battery.
             self._stop.wait(backoff_delay(min(offline_for, 4), self.interval / 2, cap=self.interval * 8))
+
+
+    def _report(self, summary: SyncSummary) -> None:
+        try:
+            self.on_summary(summary)
+        except Exception as exc:  # noqa: BLE001
+            log.error("autosync: on_summary failed: %s", type(exc).__name__)
+
+
+STOPPED = "Sync stopped on an unexpected problem; nothing was lost. Will try again."
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_sign_in_page(response: httpx.Response) -> bool:
+    """A captive portal's answer: a redirect, "network authentication required" (511), a proxy
+    asking for credentials (407), or a web page. The agency's API never answers with any of these."""
+    return response.is_redirect or response.status_code in (407, 511) or _media_type(response) in ("text/html", "application/xhtml+xml")
 
 
 def _error_code(response: httpx.Response) -> str:
     try:
         return str(response.json().get("code", ""))
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError):  # not JSON, not UTF-8, not an object
         return ""
 
 
@@ -319,9 +378,16 @@ def enrol_device(profile: Profile, server_url: str, code: str, pin: str, *, devi
         if is_certificate_failure(exc):
             raise UntrustedServer(UNTRUSTED) from exc
         raise Offline("Cannot reach the agency. Check the address and your connection.") from exc
+    except httpx.RequestError as exc:
+        raise UnexpectedReply(GARBLED) from exc
+    if is_sign_in_page(response):
+        raise SignInRequired(SIGN_IN)
     if response.status_code != 200:
         raise SyncError(_error_message(response, "The agency did not accept this code."))
-    enrolment = EnrolResponse.model_validate_json(response.content)
+    try:
+        enrolment = EnrolResponse.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise UnexpectedReply(GARBLED) from exc
     store = profile.set_up(pin, enrolment.peer)
     sync_state.set_values(
         store,
@@ -342,7 +408,7 @@ def enrol_device(profile: Profile, server_url: str, code: str, pin: str, *, devi
 def _error_message(response: httpx.Response, fallback: str) -> str:
     try:
         return str(response.json().get("message") or fallback)
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError):
         return fallback
 
 
