@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
+from fieldpeer.logs import PRIVATE_FILE, private_dir, private_file
+
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",  # a saved note survives power loss, not just an app crash
@@ -24,7 +26,13 @@ def database_files(path: Path) -> list[Path]:
 
 
 def open_engine(path: Path) -> Engine:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # SQLite gives the -wal, -shm and -journal files the database file's mode, so an owner-only
+    # database made before SQLite opens it keeps every side file owner-only too (umask or not).
+    private_dir(path.parent)
+    private_file(path)
+    for side in database_files(path)[1:]:
+        if side.exists():  # left by an older version or a crash
+            side.chmod(PRIVATE_FILE)
     engine = create_engine(f"sqlite:///{path}", poolclass=QueuePool, pool_size=2, max_overflow=2)
 
     @event.listens_for(engine, "connect")

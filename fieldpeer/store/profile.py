@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from fieldpeer.logs import PRIVATE_DIR, PRIVATE_FILE, private_dir
 from fieldpeer.store.database import database_files, open_engine
 from fieldpeer.store.migrations import migrate
 from fieldpeer.store.secrets import DeviceSecretStore, KeyFileSecretStore
@@ -53,8 +54,7 @@ class Profile:
 
     def set_up(self, pin: str, peer: PeerProfile) -> FieldStore:
         """First run: new vault and database for this peer."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o700)
+        private_dir(self.root)  # 0700, and so are any parents it creates
         cipher = self.vault.create(pin)
         engine = open_engine(self.database_path)
         migrate(engine, cipher=cipher)
@@ -64,6 +64,7 @@ class Profile:
 
     def unlock(self, pin: str) -> FieldStore:
         """Open the store with the PIN (raises WrongPin, TryLater or VaultWiped)."""
+        self._make_private()
         cipher = self.vault.unlock(pin)
         engine = open_engine(self.database_path)
         migrate(engine, cipher=cipher)  # an app update upgrades the schema (and re-encrypts) on first unlock
@@ -74,6 +75,14 @@ class Profile:
     def wipe(self) -> None:
         """Sign out and erase: keys first (crypto-shredding), then the files."""
         self.vault.wipe()
+
+    def _make_private(self) -> None:
+        """Everything in the profile owner-only, as set_up creates it (fixes older profiles)."""
+        if self.root.exists():
+            private_dir(self.root)
+            for path in self.root.rglob("*"):
+                if not path.is_symlink():
+                    path.chmod(PRIVATE_DIR if path.is_dir() else PRIVATE_FILE)
 
     def _remove_data(self) -> None:
         for path in database_files(self.database_path):
