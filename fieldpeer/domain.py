@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING, Self
 
 
 class LabelledEnum(StrEnum):
@@ -19,11 +20,17 @@ class LabelledEnum(StrEnum):
 
     label: str
 
-    def __new__(cls, code: str, label: str) -> "LabelledEnum":
-        member = str.__new__(cls, code)
-        member._value_ = code
-        member.label = label
-        return member
+    if TYPE_CHECKING:  # what callers see: Zone("well") looks a member up by its code
+
+        def __new__(cls, code: str) -> Self: ...
+
+    else:
+
+        def __new__(cls, code: str, label: str) -> "LabelledEnum":
+            member = str.__new__(cls, code)
+            member._value_ = code
+            member.label = label
+            return member
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

@@ -111,3 +111,84 @@ def test_no_diagnosis_field_anywhere() -> None:
             fields += list(getattr(obj, "model_fields", {}) or {})
     assert fields, "no models found"
     assert not [f for f in fields if "diagnos" in f.lower() or "icd" in f.lower()]
+
+
+# --- Caseload flags: "who needs me today?" ----------------------------------------------------
+
+from fieldpeer.domain import AlertState, FlagKind, PersonFacts  # noqa: E402
+
+TODAY = date(2026, 11, 25)
+
+
+def kinds(facts: PersonFacts, today: date = TODAY) -> list[FlagKind]:
+    return [f.kind for f in domain.caseload_flags(facts, today)]
+
+
+def words(facts: PersonFacts, today: date = TODAY) -> list[str]:
+    return [f.words for f in domain.caseload_flags(facts, today)]
+
+
+def test_every_flag_has_words_and_an_icon_the_app_can_draw() -> None:
+    import flet as ft
+
+    assert set(domain.FLAG_ICONS) == set(FlagKind)
+    everything = PersonFacts(alert_state=AlertState.OPEN, returned_notes=2, follow_up_on=date(2026, 11, 20), last_contact=date(2026, 9, 1), first_contact=date(2026, 1, 5))
+    for flag in domain.caseload_flags(everything, TODAY):
+        assert flag.words and getattr(ft.Icons, flag.icon)  # never colour alone
+
+
+def test_flags_come_in_the_order_of_need() -> None:
+    everything = PersonFacts(alert_state=AlertState.OPEN, returned_notes=2, follow_up_on=date(2026, 10, 1), last_contact=date(2026, 9, 1), first_contact=date(2026, 1, 5))
+    assert kinds(everything) == [FlagKind.SAFETY_ALERT, FlagKind.NOTES_RETURNED, FlagKind.FOLLOW_UP_DUE, FlagKind.NO_RECENT_CONTACT, FlagKind.PLAN_REVIEW_DUE]
+    assert words(everything)[1] == "2 notes returned by supervisor"
+    assert words(PersonFacts(returned_notes=1, last_contact=TODAY))[0] == "1 note returned by supervisor"
+
+
+def test_caseload_is_sorted_by_the_most_pressing_flag_then_by_how_many() -> None:
+    people = {
+        "calm": PersonFacts(last_contact=TODAY, admitted_on=TODAY),
+        "plan due": PersonFacts(last_contact=TODAY, admitted_on=date(2026, 1, 1)),
+        "unseen, plan due": PersonFacts(last_contact=date(2026, 9, 1), admitted_on=date(2026, 1, 1)),
+        "unseen": PersonFacts(last_contact=date(2026, 9, 1), admitted_on=date(2026, 9, 1)),
+        "follow-up": PersonFacts(last_contact=date(2026, 11, 20), follow_up_on=TODAY, admitted_on=date(2026, 11, 1)),
+        "returned": PersonFacts(returned_notes=1, last_contact=TODAY, admitted_on=TODAY),
+        "following up": PersonFacts(alert_state=AlertState.ACKNOWLEDGED, last_contact=TODAY, admitted_on=TODAY),
+        "alert": PersonFacts(alert_state=AlertState.OPEN, last_contact=TODAY, admitted_on=TODAY),
+    }
+    ranked = sorted(people, key=lambda name: domain.need_rank(domain.caseload_flags(people[name], TODAY)))
+    assert ranked == ["alert", "following up", "returned", "follow-up", "unseen, plan due", "unseen", "plan due", "calm"]
+
+
+def test_alert_flag_follows_the_alert_lifecycle() -> None:
+    assert words(PersonFacts(alert_state=AlertState.OPEN, last_contact=TODAY)) == ["Safety alert"]
+    assert words(PersonFacts(alert_state=AlertState.ACKNOWLEDGED, last_contact=TODAY)) == ["Supervisor following up"]
+    assert words(PersonFacts(alert_state=None, last_contact=TODAY)) == []
+
+
+def test_follow_up_is_due_on_its_day_overdue_after_and_done_by_a_contact() -> None:
+    assert words(PersonFacts(follow_up_on=TODAY, last_contact=date(2026, 11, 20))) == ["Follow-up due today"]
+    assert words(PersonFacts(follow_up_on=date(2026, 11, 22), last_contact=date(2026, 11, 20))) == ["Follow-up overdue by 3 days"]
+    assert words(PersonFacts(follow_up_on=date(2026, 11, 24), last_contact=date(2026, 11, 20))) == ["Follow-up overdue by 1 day"]
+    assert words(PersonFacts(follow_up_on=date(2026, 11, 26), last_contact=date(2026, 11, 20))) == []  # tomorrow: not yet
+    assert words(PersonFacts(follow_up_on=date(2026, 11, 22), last_contact=date(2026, 11, 23))) == []  # the contact did it
+
+
+def test_never_contacted_reads_no_contact_yet_and_never_contradicts_thirty_days() -> None:
+    # Admitted 10 days ago, never contacted: not yet "no contact in 30 days", but not silent either.
+    recent = PersonFacts(admitted_on=date(2026, 11, 15))
+    assert kinds(recent) == [FlagKind.NO_CONTACT_YET] and words(recent) == ["No contact yet"]
+    # Admitted 45 days ago, never contacted: overdue, said without "in 30 days" next to "never".
+    overdue = PersonFacts(admitted_on=date(2026, 10, 11))
+    assert kinds(overdue) == [FlagKind.NO_RECENT_CONTACT] and words(overdue) == ["No contact since admission"]
+    # Contacted 31 days ago.
+    assert words(PersonFacts(last_contact=date(2026, 10, 25), admitted_on=date(2026, 10, 1))) == ["No contact in 30 days"]
+
+
+def test_a_new_person_without_a_plan_gets_a_grace_period() -> None:
+    new = PersonFacts(admitted_on=date(2026, 11, 15), last_contact=date(2026, 11, 16), first_contact=date(2026, 11, 16))
+    assert FlagKind.PLAN_REVIEW_DUE not in kinds(new)
+    assert FlagKind.PLAN_REVIEW_DUE not in kinds(PersonFacts(last_contact=TODAY, first_contact=TODAY))  # no admission date
+    assert FlagKind.PLAN_REVIEW_DUE not in kinds(PersonFacts(admitted_on=date(2026, 8, 26), last_contact=TODAY, first_contact=TODAY))  # a day to go
+    assert FlagKind.PLAN_REVIEW_DUE in kinds(PersonFacts(admitted_on=date(2026, 8, 25), last_contact=TODAY, first_contact=TODAY))
+    # A review resets the clock.
+    assert FlagKind.PLAN_REVIEW_DUE not in kinds(PersonFacts(admitted_on=date(2025, 1, 1), plan_reviewed_on=date(2026, 10, 1), last_contact=TODAY))

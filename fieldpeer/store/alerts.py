@@ -35,7 +35,7 @@ def receive_alert_status(unit: Unit, status: AlertStatus) -> None:
 def alert_states(unit: Unit) -> dict[str, AlertState]:
     """Per person, the most pressing state of their alerts that are not closed: OPEN when any
     alert is still unanswered (raised here, no status yet), else ACKNOWLEDGED."""
-    statuses = dict(unit.session.exec(select(AlertStatusRow.alert_id, AlertStatusRow.state)).all())  # type: ignore[call-overload]
+    statuses = dict(unit.session.exec(select(AlertStatusRow.alert_id, AlertStatusRow.state)).all())
     by_person: dict[str, AlertState] = {}
     raised = unit.session.exec(select(SafetyAlertRow.id, SafetyAlertRow.person_id)).all()
     status_only = unit.session.exec(select(AlertStatusRow.alert_id, AlertStatusRow.person_id).where(col(AlertStatusRow.alert_id).not_in(select(SafetyAlertRow.id)))).all()

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from fieldpeer.records import UnitsConfirmed
 from fieldpeer.store.tables import ContactNoteRow, UnitsConfirmedRow
-from fieldpeer.store.unit_of_work import FieldStore, Unit
+from fieldpeer.store.unit_of_work import Unit
 
 
 def receive_units_confirmed(unit: Unit, confirmed: UnitsConfirmed) -> None:

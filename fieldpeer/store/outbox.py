@@ -50,10 +50,10 @@ def next_batch(store: FieldStore, limit: int, skip: Iterable[str] = ()) -> list[
     skipped = list(skip)
     with store.unit() as unit:
         # Plain columns, not ORM objects: this runs for every batch of a big end-of-shift push.
-        query = select(OutboxRow.seq, OutboxRow.id, OutboxRow.record_type, OutboxRow.record_id, OutboxRow.payload_enc).where(OutboxRow.state == PENDING)
+        query = select(OutboxRow.seq, OutboxRow.id, OutboxRow.record_type, OutboxRow.record_id, OutboxRow.payload_enc).where(OutboxRow.state == PENDING)  # type: ignore[call-overload]
         if skipped:
             query = query.where(OutboxRow.id.not_in(skipped))  # type: ignore[attr-defined]
-        rows = unit.session.exec(query.order_by(OutboxRow.priority, OutboxRow.seq).limit(limit)).all()  # type: ignore[arg-type,call-overload]
+        rows = unit.session.exec(query.order_by(OutboxRow.priority, OutboxRow.seq).limit(limit)).all()
         return [
             OutboxItem(seq or 0, entry_id, record_type, record_id, unit.cipher.decrypt("outbox", entry_id, "payload", payload))
             for seq, entry_id, record_type, record_id, payload in rows
@@ -94,7 +94,7 @@ def count_attempt(store: FieldStore, entry_ids: list[str]) -> None:
 
 def counts(store: FieldStore) -> OutboxCounts:
     with store.unit() as unit:
-        by_state = dict(unit.session.exec(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())  # type: ignore[call-overload]
+        by_state = dict(unit.session.exec(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
     return OutboxCounts(by_state.get(PENDING, 0), by_state.get(SENT, 0), by_state.get(QUARANTINED, 0))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func
@@ -124,13 +126,13 @@ class Caseload(BaseModel):
 
 def _latest_follow_ups(unit: Unit) -> dict[str, date]:
     """Per person, the follow-up date set by the latest note or outreach attempt that set one."""
-    dated: list[tuple[str | None, datetime, date]] = [
-        *unit.session.exec(select(ContactNoteRow.person_id, ContactNoteRow.starts_at, ContactNoteRow.follow_up_on).where(col(ContactNoteRow.follow_up_on).is_not(None))).all(),  # type: ignore[list-item]
-        *unit.session.exec(select(OutreachAttemptRow.person_id, OutreachAttemptRow.attempted_at, OutreachAttemptRow.follow_up_on).where(col(OutreachAttemptRow.follow_up_on).is_not(None))).all(),  # type: ignore[list-item]
+    dated: list[tuple[str | None, datetime, date | None]] = [
+        *unit.session.exec(select(col(ContactNoteRow.person_id), ContactNoteRow.starts_at, col(ContactNoteRow.follow_up_on)).where(col(ContactNoteRow.follow_up_on).is_not(None))).all(),
+        *unit.session.exec(select(OutreachAttemptRow.person_id, OutreachAttemptRow.attempted_at, col(OutreachAttemptRow.follow_up_on)).where(col(OutreachAttemptRow.follow_up_on).is_not(None))).all(),
     ]
     latest: dict[str, tuple[datetime, date]] = {}
     for person_id, at, follow_up in dated:
-        if person_id and (person_id not in latest or at > latest[person_id][0]):
+        if person_id and follow_up and (person_id not in latest or at > latest[person_id][0]):
             latest[person_id] = (at, follow_up)
     return {person_id: follow_up for person_id, (_, follow_up) in latest.items()}
 
@@ -145,7 +147,7 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
         session = unit.session
         contact_days = {
             person_id: (first, last)
-            for person_id, first, last in session.exec(  # type: ignore[call-overload]
+            for person_id, first, last in session.exec(
                 select(ContactNoteRow.person_id, func.min(ContactNoteRow.starts_at), func.max(ContactNoteRow.starts_at)).group_by(ContactNoteRow.person_id)
             ).all()
         }
@@ -220,14 +222,14 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
         # Only the columns the timeline shows: loading whole rows (JSON columns, ORM objects)
         # cost more than decrypting the narratives.
         shown = (ContactNoteRow.id, ContactNoteRow.kind, ContactNoteRow.starts_at, ContactNoteRow.ends_at, ContactNoteRow.mode, ContactNoteRow.status, ContactNoteRow.narrative_enc)
-        notes = session.exec(  # type: ignore[call-overload]
-            select(*shown)
+        notes: Sequence[Any] = session.exec(
+            select(*shown)  # type: ignore[call-overload]
             .where(ContactNoteRow.person_id == person_id)
             .order_by(ContactNoteRow.starts_at.desc())  # type: ignore[attr-defined]
             .limit(limit)
         ).all()
         addenda = dict(
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 select(AddendumRow.note_id, func.count())
                 .join(ContactNoteRow, ContactNoteRow.id == AddendumRow.note_id)  # type: ignore[arg-type]
                 .where(ContactNoteRow.person_id == person_id)
@@ -253,7 +255,7 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
                 )
             )
         outcomes, attempts = _labels(domain.OutreachOutcome), session.exec(
-            select(OutreachAttemptRow.id, OutreachAttemptRow.attempted_at, OutreachAttemptRow.mode, OutreachAttemptRow.outcome, OutreachAttemptRow.note_enc)
+            select(OutreachAttemptRow.id, OutreachAttemptRow.attempted_at, OutreachAttemptRow.mode, OutreachAttemptRow.outcome, OutreachAttemptRow.note_enc)  # type: ignore[call-overload]
             .where(OutreachAttemptRow.person_id == person_id)
             .order_by(col(OutreachAttemptRow.attempted_at).desc())
             .limit(limit)
