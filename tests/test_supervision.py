@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -20,10 +21,26 @@ from sqlmodel import select
 
 from fieldpeer.agency import review, service
 from fieldpeer.agency.exports import PART2_NOTICE
+from fieldpeer.agency.pages import COOKIE
 from fieldpeer.agency.tables import Disclosure
-from fieldpeer.domain import ConsentKind, ReviewState, SafetyAnswer, WrapSection
+from fieldpeer.domain import AlertState, ConsentKind, OutreachOutcome, ReviewState, SafetyAnswer, WrapSection, Zone
+from fieldpeer.records import (
+    AlertStatus,
+    Checkin,
+    Consent,
+    Narrative,
+    OutreachAttempt,
+    Person,
+    Record,
+    SafetyAlert,
+    UnitsConfirmed,
+    WrapPlan,
+    WrapPlanSection,
+    new_id,
+)
 from fieldpeer.store import consents, feedback, notes, people, wrap
-from fieldpeer.records import Checkin, Consent, Narrative, Person, WrapPlan, WrapPlanSection
+from fieldpeer.sync.sealing import open_seal, seal
+from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, PullBatch, pull_context, push_context
 from tests.conftest import complete_note
 from tests.servers import AgencyProcess
 from tests.test_sync_integration import Phone, enrolled_phone
@@ -122,7 +139,7 @@ def test_a_note_returned_answered_cosigned_and_exported(agency: AgencyProcess, p
         assert response.status_code == 200 and response.headers["content-type"] == "application/fhir+json"
         bundle = Bundle.model_validate(response.json())  # validates every resource against FHIR R4
         kinds = sorted(e.resource.get_resource_type() for e in bundle.entry)
-        assert kinds == ["CarePlan", "DocumentReference", "Encounter", "Patient", "QuestionnaireResponse"]
+        assert kinds == ["CarePlan", "ChargeItem", "DocumentReference", "Encounter", "Patient", "QuestionnaireResponse"]
         document = next(e["resource"] for e in response.json()["entry"] if e["resource"]["resourceType"] == "DocumentReference")
         text = base64.b64decode(document["content"][0]["attachment"]["data"]).decode()
         assert WORDS.intervention in text and "Landlord agreed to a payment plan" in text and document["authenticator"]["display"] == "Dana Reyes, LCSW"
@@ -173,8 +190,6 @@ def test_supervisor_routes_refuse_devices_and_strangers(agency: AgencyProcess, p
 
 
 def test_supervisor_pages_need_a_supervisor_escape_what_peers_typed_and_refuse_other_sites(agency: AgencyProcess, phone: Phone) -> None:
-    from fieldpeer.agency.pages import COOKIE
-
     supervisor = Supervisor(agency, phone)
     note = notes.save_draft(phone.store, complete_note(phone.person_ids[0], narrative=Narrative(goal="<script>alert(1)</script>", intervention="Talked.", response="Fine.", plan="Later.")))
     note = notes.sign_note(phone.store, note.id)
@@ -199,3 +214,133 @@ def test_supervisor_pages_need_a_supervisor_escape_what_peers_typed_and_refuse_o
         done = browser.post(f"/supervisor/notes/{note.id}/cosign", headers={"Origin": agency.url}, follow_redirects=False)
         assert (done.status_code, done.headers["location"]) == (303, "/supervisor/queue?done=cosigned")
         assert supervisor.queue()["notes"] == []
+
+
+# --- Alert lifecycle, outreach attempts, one unit figure -----------------------------------------
+
+
+class Wire:
+    """The phone's sync keys driving the wire directly: push exactly these records, read the whole
+    feed. The agency's side is what is tested here, whatever the phone's store does with them."""
+
+    def __init__(self, phone: Phone) -> None:
+        self.client = phone.client
+
+    def push(self, *records: Record) -> list[str]:
+        entries = [{"entry_id": new_id(), "record": r.model_dump(mode="json")} for r in records]
+        body = json.dumps({"batch_id": new_id(), "entries": entries}).encode()
+        sealed = seal(body, recipient_box=self.client.agency_box, sender=self.client.keys, context=push_context(self.client.device_id))
+        response = httpx.post(f"{self.client.server}{API}/push", content=sealed, headers={"Authorization": f"Bearer {self.client.token}", "Content-Type": SEALED_MEDIA_TYPE})
+        assert response.status_code == 200, response.text
+        return [r["status"] for r in response.json()["results"]]
+
+    def feed(self, record_type: str) -> list[dict]:
+        """Every record of this type on the peer's feed, in order (from cursor 0)."""
+        found, cursor = [], 0
+        while True:
+            response = httpx.get(f"{self.client.server}{API}/pull", params={"cursor": cursor}, headers={"Authorization": f"Bearer {self.client.token}"})
+            page = PullBatch.model_validate_json(open_seal(response.content, recipient=self.client.keys, sender_sign=self.client.agency_sign, context=pull_context(self.client.device_id)))
+            found += [r for r in page.records if r["record_type"] == record_type]
+            cursor = page.cursor
+            if not page.more:
+                return found
+
+
+def test_a_safety_alert_open_before_its_checkin_then_acknowledged_then_closed_on_the_phone(agency: AgencyProcess, phone: Phone) -> None:
+    quinn = phone.person_ids[0]
+    supervisor, wire = Supervisor(agency, phone), Wire(phone)
+    checkin = Checkin(person_id=quinn, feeling_today="Not sleeping, everything is too much", zone=Zone.BREAKING_DOWN, safety=SafetyAnswer.UNSURE)
+    alert = SafetyAlert(checkin_id=checkin.id, person_id=quinn, safety=SafetyAnswer.UNSURE)
+    assert wire.push(alert) == ["stored"]  # the moment "not sure" was chosen: no check-in yet
+
+    [shown] = supervisor.queue()["alerts"]
+    assert (shown["alert_id"], shown["person_name"], shown["safety"], shown["state"], shown["checkin_saved"]) == (alert.id, "Quinn", "unsure", "open", False)
+    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+        page = browser.get("/supervisor/queue").text
+        assert "Check-in not saved yet" in page and "Not sure / would not say" in page
+
+        assert wire.push(checkin) == ["stored"]  # the check-in arrives later
+        [shown] = supervisor.queue()["alerts"]
+        assert shown["checkin_saved"] and shown["feeling_today"] == checkin.feeling_today and shown["zone"] == "breaking_down"
+        assert "Check-in not saved yet" not in browser.get("/supervisor/queue").text
+
+        acknowledged = supervisor.post(f"/review/alerts/{alert.id}/acknowledge")
+        assert acknowledged.status_code == 200
+        queue = supervisor.queue()
+        assert queue["alerts"] == [] and [(a["alert_id"], a["state"], a["by"]) for a in queue["following_up"]] == [(alert.id, "acknowledged", "Dana Reyes, LCSW")]
+        [status] = wire.feed("alert_status")  # what the phone pulls at its next sync
+        said = AlertStatus.model_validate(status)
+        assert (said.id, said.person_id, said.state, said.by, said.version) == (alert.id, quinn, AlertState.ACKNOWLEDGED, "Dana Reyes, LCSW", 2)
+        assert abs((said.at - datetime.now(UTC)).total_seconds()) < 60
+        assert supervisor.post(f"/review/alerts/{alert.id}/acknowledge").status_code == 200 and len(wire.feed("alert_status")) == 1  # once is enough
+
+        # The peer's page lists the alert still open, with who is following up and a way to close it.
+        peer_page = browser.get(f"/supervisor/peers/{phone.peer_id}").text
+        assert "Being followed up (1)" in peer_page and "Acknowledged by Dana Reyes, LCSW" in peer_page and f'id="close-{alert.id}"' in peer_page
+        closed = browser.post(f"/supervisor/alerts/{alert.id}/close", data={"back": phone.peer_id}, headers={"Origin": agency.url}, follow_redirects=False)
+        assert (closed.status_code, closed.headers["location"]) == (303, f"/supervisor/peers/{phone.peer_id}?done=closed")
+        assert "Being followed up" not in browser.get(f"/supervisor/peers/{phone.peer_id}").text
+
+    statuses = [AlertStatus.model_validate(s) for s in wire.feed("alert_status")]
+    assert [(s.state, s.version, s.by) for s in statuses] == [(AlertState.ACKNOWLEDGED, 2, "Dana Reyes, LCSW"), (AlertState.CLOSED, 3, "Dana Reyes, LCSW")]
+    assert supervisor.queue()["following_up"] == [] and supervisor.queue()["alerts"] == []
+    again = supervisor.post(f"/review/alerts/{alert.id}/close")
+    assert again.json()["state"] == "closed" and len(wire.feed("alert_status")) == 2
+    assert supervisor.post("/review/alerts/no-such-alert/close").status_code == 404
+
+    # Closing an alert nobody acknowledged records both steps at once; the phone hears "closed".
+    other = SafetyAlert(checkin_id=new_id(), person_id=quinn)
+    wire.push(other)
+    status = supervisor.post(f"/review/alerts/{other.id}/close").json()
+    assert (status["id"], status["state"], status["by"], status["version"]) == (other.id, "closed", "Dana Reyes, LCSW", 3)
+    assert [s["state"] for s in wire.feed("alert_status") if s["id"] == other.id] == ["closed"]
+
+
+def test_one_unit_figure_in_queue_peer_page_billing_fhir_and_on_the_phone(agency: AgencyProcess, phone: Phone) -> None:
+    quinn = phone.person_ids[0]
+    supervisor, wire = Supervisor(agency, phone), Wire(phone)
+    # H0038: 15-minute units, at most 16 a day per person. A long afternoon visit is synced first;
+    # the morning call that came before it arrives later, and takes its share of the cap first.
+    afternoon = notes.sign_note(phone.store, notes.save_draft(phone.store, complete_note(quinn, start=datetime(2026, 11, 18, 13), minutes=240)).id)
+    phone.client.sync()
+    assert {u["id"]: u["units"] for u in wire.feed("units_confirmed")} == {afternoon.id: 16}
+    morning = notes.sign_note(phone.store, notes.save_draft(phone.store, complete_note(quinn, start=datetime(2026, 11, 18, 8), minutes=60)).id)
+    phone.client.sync()
+    expected = {morning.id: 4, afternoon.id: 12}
+    assert afternoon.units == 16  # what the phone worked out alone, before the morning note reached the agency
+
+    confirmed: dict[str, UnitsConfirmed] = {}
+    for raw in wire.feed("units_confirmed"):  # later versions replace earlier ones, as on the phone
+        figure = UnitsConfirmed.model_validate(raw)
+        if figure.id not in confirmed or figure.version > confirmed[figure.id].version:
+            confirmed[figure.id] = figure
+    assert {k: v.units for k, v in confirmed.items()} == expected and confirmed[afternoon.id].version == 2
+    assert {n["note_id"]: n["units"] for n in supervisor.queue()["notes"]} == expected
+    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+        peer_page = browser.get(f"/supervisor/peers/{phone.peer_id}", params={"start": "2026-11-01", "end": "2026-11-30"}).text
+        assert "<td>240</td><td>12</td>" in peer_page and "<td>60</td><td>4</td>" in peer_page and "16 billable units in this period" in peer_page
+    for note_id in expected:
+        assert supervisor.post(f"/review/notes/{note_id}/cosign").status_code == 200
+    billing = supervisor.post("/exports/billing", start="2026-11-01", end="2026-11-30", purpose="November claims")
+    assert {row["note_id"]: int(row["units"]) for row in csv.DictReader(io.StringIO(billing.text))} == expected
+    bundle = supervisor.post("/exports/fhir", person_id=quinn, purpose="Quality review", recipient="agency records").json()
+    charges = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ChargeItem"]
+    assert {c["id"].removeprefix("charge-"): c["quantity"]["value"] for c in charges} == expected
+    Bundle.model_validate(bundle)
+
+
+def test_an_outreach_attempt_is_counted_but_is_not_a_contact(agency: AgencyProcess, phone: Phone) -> None:
+    quinn = phone.person_ids[0]
+    supervisor, wire = Supervisor(agency, phone), Wire(phone)
+    today = datetime.now().replace(microsecond=0)
+    attempts = [OutreachAttempt(person_id=quinn, attempted_at=today - timedelta(hours=h), outcome=o)
+                for h, o in ((3, OutreachOutcome.NO_ANSWER), (2, OutreachOutcome.NO_ANSWER), (1, OutreachOutcome.LEFT_MESSAGE))]
+    assert wire.push(*attempts) == ["stored"] * 3
+    assert supervisor.queue()["notes"] == []  # nothing to review or bill
+    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+        page = browser.get(f"/supervisor/peers/{phone.peer_id}").text
+    assert "Outreach attempts (3)" in page and "<li>No answer: 2</li>" in page and "<li>Left a message: 1</li>" in page
+    assert "Contacts" in page and "(0)</h2>" in page and "<li>No contacts in this period.</li>" in page
+    assert "No contact in 30 days" in page  # Quinn, admitted 2026-10-01, has been called but not reached
+    billing = supervisor.post("/exports/billing", start=(today.date() - timedelta(days=1)).isoformat(), end=today.date().isoformat(), purpose="Claims")
+    assert list(csv.DictReader(io.StringIO(billing.text))) == []

@@ -27,6 +27,7 @@ from fieldpeer.agency.keys import load_or_create_agency_keys
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Device, Supervisor
 from fieldpeer.domain import ReviewState
+from fieldpeer.records import AlertStatus
 from fieldpeer.sync.sealing import SealError, open_seal, seal, unb64
 from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, pull_context, push_context
 
@@ -198,6 +199,13 @@ def create_app(settings: AgencySettings) -> FastAPI:
         review.acknowledge_alert(db, supervisor, alert_id)
         db.commit()
         return ReviewOutcome(note_id=alert_id, state=None)
+
+    @app.post(f"{API}/review/alerts/{{alert_id}}/close", response_model=AlertStatus)
+    def close_alert(alert_id: RecordIdPath, db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("close_alert"))]) -> AlertStatus:
+        """Close a safety alert (acknowledging it too if nobody had); the peer's phones hear it at their next sync."""
+        status = review.close_alert(db, supervisor, alert_id)
+        db.commit()
+        return status
 
     @app.post(f"{API}/exports/billing", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
     def export_billing(body: BillingExportRequest, db: SessionDep, supervisor: Annotated[Supervisor, Depends(supervisor_for("export_billing"))]) -> Response:

@@ -3,6 +3,8 @@ disclosure log, carries the 42 CFR Part 2 notice when a person's records are Par
 it leaves the agency, needs the person's active consent to that recipient for that purpose.
 
 Only co-signed notes leave: a note becomes an agency record when a supervisor co-signs it.
+Units are the agency's one figure per note (units.py), the same the queue and the phone show.
+FHIR resources are built with the fhir.resources (R4B) models, so a malformed one fails here.
 """
 
 from __future__ import annotations
@@ -10,20 +12,34 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from fhir.resources.R4B.attachment import Attachment
+from fhir.resources.R4B.bundle import Bundle, BundleEntry
+from fhir.resources.R4B.careplan import CarePlan
+from fhir.resources.R4B.chargeitem import ChargeItem
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.documentreference import DocumentReference, DocumentReferenceContent, DocumentReferenceContext
+from fhir.resources.R4B.encounter import Encounter, EncounterParticipant
+from fhir.resources.R4B.humanname import HumanName
+from fhir.resources.R4B.meta import Meta
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.period import Period
+from fhir.resources.R4B.quantity import Quantity
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.resource import Resource
 from sqlmodel import Session, col, select
 
-from fieldpeer import domain
-from fieldpeer.agency.review import addenda_of, notes_in_state, signed_name
+from fieldpeer.agency import stored
+from fieldpeer.agency.review import addenda_for, notes_in_state, signed_name
 from fieldpeer.agency.service import Refused, log_access
-from fieldpeer.agency.tables import Disclosure, Peer, Person, ReceivedRecord, Supervisor
-from fieldpeer.config import service_catalog
-from fieldpeer.domain import ConsentKind, ReviewState
-from fieldpeer.records import utc_now
+from fieldpeer.agency.tables import Disclosure, Peer, ReceivedRecord, Supervisor
+from fieldpeer.domain import ConsentKind, ContactMode, ReviewState
+from fieldpeer.records import Checkin, Consent, WrapPlan, utc_now
 from fieldpeer.sync.wire import Refusal
 
 # 42 CFR 2.32(a)(2): the short form of the notice that must accompany a Part 2 disclosure.
@@ -32,38 +48,23 @@ WITHIN_AGENCY = "agency records"  # the recipient for the agency's own use: no c
 BILLING_COLUMNS = ["date", "peer", "credentials", "person", "person_id", "service_code", "minutes", "units", "mode", "note_id", "part2"]
 
 
-def _persons(session: Session) -> dict[str, dict[str, Any]]:
-    return {p.id: json.loads(p.payload) for p in session.exec(select(Person)).all()}
-
-
-def _minutes(note: dict[str, Any]) -> int:
-    return int((datetime.fromisoformat(note["ends_at"]) - datetime.fromisoformat(note["starts_at"])).total_seconds() // 60)
-
-
 # --- Billing ---------------------------------------------------------------------------
 
 
 def billing_csv(session: Session, supervisor: Supervisor, start: date, end: date, purpose: str) -> str:
-    """Co-signed notes between `start` and `end` (inclusive), units by the agency's configured rule
-    (re-worked here, daily caps per person and code included: the server's count is the one billed)."""
-    catalog = service_catalog()
-    persons, peers = _persons(session), {p.id: p for p in session.exec(select(Peer)).all()}
-    used: dict[tuple[str, str, str], int] = {}  # (person, day, code) -> units already billed
+    """Co-signed notes between `start` and `end` (inclusive), one row each, with the agency's
+    units for the note. Outreach attempts are not contacts: they never appear here."""
+    notes = notes_in_state(session, ReviewState.COSIGNED, days=(start, end))
+    persons = stored.persons(session, {r.note.person_id for r in notes if r.note.person_id})
+    peers = {p.id: p for p in session.exec(select(Peer)).all()}
     rows, part2 = [], False
-    for note, review in notes_in_state(session, ReviewState.COSIGNED):
-        day = note["starts_at"][:10]
-        if not (start.isoformat() <= day <= end.isoformat()):
-            continue
-        person = persons.get(note.get("person_id") or "", {})
-        minutes, code = _minutes(note), note.get("service_code", "")
-        service = catalog.get(code)
-        key = (note.get("person_id") or "", day, code)
-        units = domain.billable_units(minutes, service.rule, used.get(key, 0)) if service else 0
-        used[key] = used.get(key, 0) + units
-        peer = peers.get(review.peer_id)
-        part2 = part2 or bool(person.get("part2"))
-        rows.append([day, peer.name if peer else "", peer.credentials if peer else "", person.get("preferred_name", ""), note.get("person_id") or "",
-                     code, minutes, units, note.get("mode") or "", note["id"], "yes" if person.get("part2") else "no"])
+    for r in notes:
+        person = persons.get(r.note.person_id or "")
+        peer = peers.get(r.review.peer_id)
+        part2 = part2 or bool(person and person.part2)
+        rows.append([r.note.starts_at.date().isoformat(), peer.name if peer else "", peer.credentials if peer else "", person.preferred_name if person else "",
+                     r.note.person_id or "", r.note.service_code, r.note.minutes, r.units, r.note.mode.value if r.note.mode else "", r.note.id,
+                     "yes" if person and person.part2 else "no"])
     out = io.StringIO()
     if part2:
         out.write(f"# {PART2_NOTICE}\n")
@@ -82,27 +83,37 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def matching_consent(session: Session, person_id: str, recipient: str, purpose: str, today: date) -> dict[str, Any] | None:
+def _active(consent: Consent, today: date) -> bool:
+    return consent.signed_on <= today and (consent.expires_on is None or consent.expires_on >= today) and (consent.revoked_on is None or consent.revoked_on > today)
+
+
+def matching_consent(session: Session, person_id: str, recipient: str, purpose: str, today: date) -> Consent | None:
     """An active release of information by this person to `recipient` for `purpose` (42 CFR 2.31)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for row in session.exec(select(ReceivedRecord).where(ReceivedRecord.record_type == "consent", ReceivedRecord.person_id == person_id).order_by(col(ReceivedRecord.version))).all():
-        latest[row.record_id] = json.loads(row.payload)
-    for consent in latest.values():
-        active = date.fromisoformat(consent["signed_on"]) <= today and (
-            consent.get("expires_on") is None or date.fromisoformat(consent["expires_on"]) >= today
-        ) and (consent.get("revoked_on") is None or date.fromisoformat(consent["revoked_on"]) > today)
-        if consent["kind"] == ConsentKind.RELEASE.value and active and _same(consent.get("recipient", ""), recipient) and _same(consent.get("purpose", ""), purpose):
-            return consent
-    return None
+    latest: dict[str, Consent] = {}
+    for payload in session.exec(
+        select(ReceivedRecord.payload).where(ReceivedRecord.record_type == "consent", ReceivedRecord.person_id == person_id).order_by(col(ReceivedRecord.version))
+    ).all():
+        consent = stored.read(Consent, payload)
+        latest[consent.id] = consent
+    return next(
+        (c for c in latest.values() if c.kind is ConsentKind.RELEASE and _active(c, today) and _same(c.recipient, recipient) and _same(c.purpose, purpose)),
+        None,
+    )
 
 
 # --- FHIR R4 ---------------------------------------------------------------------------
 
-PART2_LABEL = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "42CFRPart2", "display": "42 CFR Part2"}
+ACT_CODES = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+PART2_LABEL = Coding(system=ACT_CODES, code="42CFRPart2", display="42 CFR Part2")
 MODE_CLASS = {  # v3 ActCode encounter classes
-    "face_to_face": ("FLD", "field"), "telephone": ("VR", "virtual"), "video": ("VR", "virtual"),
-    "text_social": ("VR", "virtual"), "email": ("VR", "virtual"),
+    ContactMode.FACE_TO_FACE: ("FLD", "field"), ContactMode.TELEPHONE: ("VR", "virtual"), ContactMode.VIDEO: ("VR", "virtual"),
+    ContactMode.TEXT_SOCIAL: ("VR", "virtual"), ContactMode.EMAIL: ("VR", "virtual"),
 }
+CHECKIN_QUESTIONS = (
+    ("feeling", "How are you today?"), ("zone", "Which part of the plan applies?"), ("triggers", "Triggers present"),
+    ("warning-signs", "Early warning signs present"), ("safety", "Thinking about hurting yourself or someone else?"),
+)
 
 
 @dataclass(frozen=True)
@@ -112,82 +123,83 @@ class FhirExport:
 
 
 def fhir_bundle(session: Session, supervisor: Supervisor, person_id: str, purpose: str, recipient: str, today: date | None = None) -> FhirExport:
-    """A person's agency record as an HL7 FHIR R4 Bundle: Patient, an Encounter and a
-    DocumentReference per co-signed note, a QuestionnaireResponse per check-in, the WRAP as a CarePlan."""
+    """A person's agency record as an HL7 FHIR R4 Bundle: Patient; per co-signed note an Encounter,
+    a DocumentReference (the note and its addenda) and a ChargeItem (the agency's units); a
+    QuestionnaireResponse per check-in; the newest WRAP as a CarePlan."""
     today = today or utc_now().date()
-    person_row = session.get(Person, person_id)
-    if person_row is None:
+    person = stored.persons(session, {person_id}).get(person_id)
+    if person is None:
         raise Refused(Refusal.NOT_FOUND, "There is no person with that id.", 404)
-    person = json.loads(person_row.payload)
     consent = None
     if not _same(recipient, WITHIN_AGENCY):
         consent = matching_consent(session, person_id, recipient, purpose, today)
         if consent is None:
             log_access(session, "export_fhir", "refused", object_id=person_id, detail=f"supervisor:{supervisor.id} no_consent")
-            session.add(Disclosure(supervisor_id=supervisor.id, kind="fhir_refused", person_id=person_id, recipient=recipient, purpose=purpose, part2=bool(person.get("part2"))))
+            session.add(Disclosure(supervisor_id=supervisor.id, kind="fhir_refused", person_id=person_id, recipient=recipient, purpose=purpose, part2=person.part2))
             raise Refused(Refusal.CONSENT_REQUIRED, "No active consent from this person allows disclosing their records to that recipient for that purpose.", 403)
-    part2 = bool(person.get("part2"))
-    security = {"security": [PART2_LABEL]} if part2 else {}
-    patient_ref = {"reference": f"Patient/{person_id}"}
+    meta = Meta(security=[PART2_LABEL]) if person.part2 else None
+    patient = Reference(reference=f"Patient/{person_id}")
     peers = {p.id: p for p in session.exec(select(Peer)).all()}
     reviewers = {s.id: s for s in session.exec(select(Supervisor)).all()}
-    resources: list[dict[str, Any]] = [{"resourceType": "Patient", "id": person_id, "meta": security, "name": [{"text": person.get("preferred_name", "")}], "active": person.get("discharged_on") is None}]
+    resources: list[Resource] = [Patient(id=person_id, meta=meta, name=[HumanName(text=person.preferred_name)], active=person.discharged_on is None)]
     notes = notes_in_state(session, ReviewState.COSIGNED, person_id=person_id)
-    for note, review in notes:
-        peer, reviewer = peers.get(review.peer_id), reviewers.get(review.reviewer_id or "")
-        code, display = MODE_CLASS.get(note.get("mode") or "", ("FLD", "field"))
-        narrative = note.get("narrative", {})
-        text = "\n\n".join(f"{label}: {narrative.get(key, '')}" for label, key in (("Goal", "goal"), ("Intervention", "intervention"), ("Response", "response"), ("Plan", "plan")))
-        text += "".join(f"\n\nAddendum: {a}" for a in addenda_of(session, note["id"]))
-        if part2:
+    addenda = addenda_for(session, [r.note.id for r in notes])
+    for r in notes:
+        note, peer, reviewer = r.note, peers.get(r.review.peer_id), reviewers.get(r.review.reviewer_id or "")
+        code, display = MODE_CLASS.get(note.mode, ("FLD", "field")) if note.mode else ("FLD", "field")
+        story = note.narrative
+        text = "\n\n".join(f"{label}: {value}" for label, value in (("Goal", story.goal), ("Intervention", story.intervention), ("Response", story.response), ("Plan", story.plan)))
+        text += "".join(f"\n\nAddendum: {a.text}" for a in addenda.get(note.id, []))
+        if person.part2:
             text = f"{PART2_NOTICE}\n\n{text}"
-        encounter_id = f"enc-{note['id']}"
-        resources.append({
-            "resourceType": "Encounter", "id": encounter_id, "meta": security, "status": "finished",
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code, "display": display},
-            "type": [{"text": f"Peer support ({note.get('service_code', '')})"}], "subject": patient_ref,
-            "period": {"start": _fhir_time(note["starts_at"]), "end": _fhir_time(note["ends_at"])},
-            "participant": [{"individual": {"display": signed_name(peer)}}],
-        })
-        resources.append({
-            "resourceType": "DocumentReference", "id": f"doc-{note['id']}", "meta": security, "status": "current", "docStatus": "final",
-            "type": {"text": "Peer support progress note"}, "subject": patient_ref, "date": note.get("signed_at") or _fhir_time(note["ends_at"]),
-            "author": [{"display": signed_name(peer)}],
-            "authenticator": {"display": signed_name(reviewer)},
-            "description": PART2_NOTICE if part2 else "Co-signed peer support progress note",
-            "content": [{"attachment": {"contentType": "text/plain; charset=utf-8", "data": base64.b64encode(text.encode()).decode(), "title": "Progress note"}}],
-            "context": {"encounter": [{"reference": f"Encounter/{encounter_id}"}]},
-        })
-    checkins = {r.record_id: json.loads(r.payload) for r in session.exec(select(ReceivedRecord).where(ReceivedRecord.record_type == "checkin", ReceivedRecord.person_id == person_id).order_by(col(ReceivedRecord.version))).all()}
-    for checkin in checkins.values():
-        answers = [("feeling", "How are you today?", checkin.get("feeling_today", "")), ("zone", "Which part of the plan applies?", checkin.get("zone", "")),
-                   ("triggers", "Triggers present", ", ".join(checkin.get("triggers_present", []))), ("warning-signs", "Early warning signs present", ", ".join(checkin.get("warning_signs_present", []))),
-                   ("safety", "Thinking about hurting yourself or someone else?", checkin.get("safety", ""))]
-        resources.append({
-            "resourceType": "QuestionnaireResponse", "id": f"checkin-{checkin['id']}", "meta": security, "status": "completed", "subject": patient_ref,
-            "authored": _fhir_time(checkin["occurred_at"]),
-            "item": [{"linkId": link, "text": question, "answer": [{"valueString": answer}]} for link, question, answer in answers if answer],
-        })
-    plan = max((json.loads(r.payload) for r in session.exec(select(ReceivedRecord).where(ReceivedRecord.record_type == "wrap_plan", ReceivedRecord.person_id == person_id)).all()), key=lambda p: p.get("version", 1), default=None)
+        encounter = Reference(reference=f"Encounter/enc-{note.id}")
+        service = CodeableConcept(coding=[Coding(system=HCPCS, code=note.service_code)], text=f"Peer support ({note.service_code})") if note.service_code else CodeableConcept(text="Peer support")
+        resources += [
+            Encounter(
+                id=f"enc-{note.id}", meta=meta, status="finished", class_fhir=Coding(system=ACT_CODES, code=code, display=display), type=[service], subject=patient,
+                period=Period(start=_fhir_time(note.starts_at), end=_fhir_time(note.ends_at)), participant=[EncounterParticipant(individual=Reference(display=signed_name(peer)))],
+            ),
+            DocumentReference(
+                id=f"doc-{note.id}", meta=meta, status="current", docStatus="final", type=CodeableConcept(text="Peer support progress note"), subject=patient,
+                date=_fhir_time(note.signed_at or note.ends_at), author=[Reference(display=signed_name(peer))], authenticator=Reference(display=signed_name(reviewer)),
+                description=PART2_NOTICE if person.part2 else "Co-signed peer support progress note",
+                content=[DocumentReferenceContent(attachment=Attachment(contentType="text/plain; charset=utf-8", data=base64.b64encode(text.encode()), title="Progress note"))],
+                context=DocumentReferenceContext(encounter=[encounter]),
+            ),
+            ChargeItem(  # the billable units: the agency's figure, as in the billing CSV
+                id=f"charge-{note.id}", meta=meta, status="billable", code=service, subject=patient, context=encounter,
+                occurrenceDateTime=_fhir_time(note.starts_at), quantity=Quantity(value=r.units, unit="unit"),
+            ),
+        ]
+    checkins = stored.latest(session, Checkin, list(session.exec(select(ReceivedRecord.record_id).where(ReceivedRecord.record_type == "checkin", ReceivedRecord.person_id == person_id)).all()))
+    for checkin in sorted(checkins.values(), key=lambda c: c.occurred_at):
+        answers = (checkin.feeling_today, checkin.zone.label, ", ".join(checkin.triggers_present), ", ".join(checkin.warning_signs_present), checkin.safety.label)
+        resources.append(QuestionnaireResponse(
+            id=f"checkin-{checkin.id}", meta=meta, status="completed", subject=patient, authored=_fhir_time(checkin.occurred_at),
+            item=[QuestionnaireResponseItem(linkId=link, text=question, answer=[QuestionnaireResponseItemAnswer(valueString=answer)])
+                  for (link, question), answer in zip(CHECKIN_QUESTIONS, answers, strict=True) if answer],
+        ))
+    plans = stored.latest(session, WrapPlan, list(session.exec(select(ReceivedRecord.record_id).where(ReceivedRecord.record_type == "wrap_plan", ReceivedRecord.person_id == person_id)).all()))
+    plan = max(plans.values(), key=lambda p: p.version, default=None)
     if plan:
-        notes_text = [{"text": f"{section}: " + "; ".join([*content.get("items", []), *content.get("actions", [])])} for section, content in plan.get("sections", {}).items() if content.get("items") or content.get("actions")]
-        resources.append({
-            "resourceType": "CarePlan", "id": f"wrap-{plan['id']}", "meta": security, "status": "active", "intent": "plan",
-            "title": "Wellness Recovery Action Plan (WRAP)", "subject": patient_ref, **({"note": notes_text} if notes_text else {}),
-        })
-    bundle = {
-        "resourceType": "Bundle", "type": "collection", "timestamp": _fhir_time(utc_now().isoformat()), "meta": security,
-        "entry": [{"fullUrl": f"urn:fieldpeer:{r['resourceType']}/{r['id']}", "resource": {k: v for k, v in r.items() if v != {}}} for r in resources],
-    }
-    if not security:
-        bundle.pop("meta")
-    session.add(Disclosure(supervisor_id=supervisor.id, kind="fhir_bundle", person_id=person_id, recipient=recipient, purpose=purpose, consent_id=consent["id"] if consent else None, part2=part2, records=len(notes)))
+        sections = [f"{which.label}: " + "; ".join([*content.items, *content.actions]) for which, content in plan.sections.items() if content.items or content.actions]
+        resources.append(CarePlan(
+            id=f"wrap-{plan.id}", meta=meta, status="active", intent="plan", title="Wellness Recovery Action Plan (WRAP)", subject=patient,
+            note=[{"text": s} for s in sections] or None,
+        ))
+    bundle = Bundle(
+        type="collection", timestamp=_fhir_time(utc_now()), meta=meta,
+        entry=[BundleEntry(fullUrl=f"urn:fieldpeer:{r.get_resource_type()}/{r.id}", resource=r) for r in resources],
+    )
+    session.add(Disclosure(
+        supervisor_id=supervisor.id, kind="fhir_bundle", person_id=person_id, recipient=recipient, purpose=purpose,
+        consent_id=consent.id if consent else None, part2=person.part2, records=len(notes),
+    ))
     log_access(session, "export_fhir", "ok", object_id=person_id, detail=f"supervisor:{supervisor.id} notes={len(notes)}")
-    return FhirExport(bundle, part2)
+    return FhirExport(bundle.model_dump(mode="json"), person.part2)
 
 
-def _fhir_time(value: str) -> str:
+def _fhir_time(moment: datetime) -> str:
     """FHIR dateTime with a zone (required with a time): contact times are the agency's local
     wall-clock, so they get the server's local offset."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return (moment if moment.tzinfo else moment.astimezone()).isoformat(timespec="seconds")

@@ -1,30 +1,30 @@
 """Supervision: supervisors review signed notes, co-sign them or return them with a comment,
-and acknowledge urgent safety alerts. Feedback reaches the peer's phones through the feed.
+and follow safety alerts through their lifecycle (open -> acknowledged -> closed). Decisions
+reach the peer's phones through the feed (NoteFeedback, AlertStatus; UnitsConfirmed from units.py).
 
 Supervisors are agency-wide (every peer's notes). They authenticate with their own bearer
-token, never a device's.
+token, never a device's. The queue is read in a fixed number of queries, whatever its length.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from fieldpeer.agency import service
+from fieldpeer.agency import service, stored, units
 from fieldpeer.agency.service import ParsedBatch, Refused, log_access, publish_to_peer, token_hash
-from fieldpeer.agency.tables import AlertAcknowledgement, Device, NoteReview, Peer, Person, ReceivedRecord, Supervisor
-from fieldpeer.domain import ReviewState, review_after_addendum
-from fieldpeer.records import NoteFeedback, new_id, utc_now
+from fieldpeer.agency.tables import AddendumIndex, AlertAcknowledgement, AlertClosure, Device, NoteReview, NoteUnits, Peer, ReceivedRecord, Supervisor
+from fieldpeer.domain import AlertState, ContactMode, ReviewState, SafetyAnswer, Zone, review_after_addendum
+from fieldpeer.records import Addendum, AlertStatus, Checkin, ContactNote, Narrative, NoteFeedback, Record, SafetyAlert, new_id, utc_now
 from fieldpeer.sync.wire import EntryStatus, PushReceipt, Refusal
-
 
 # Free text stored in the agency's own columns: no control characters (PostgreSQL refuses NUL).
 NO_CONTROLS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -74,45 +74,202 @@ def authenticate(session: Session, authorization: str | None, action: str) -> Su
 def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
     """A push as the server handles it: store the batch exactly once, then queue what it brought."""
     receipt = service.ingest(session, device, batch)
-    stored = {r.entry_id for r in receipt.results if r.status is EntryStatus.STORED}
-    on_stored(session, [record for entry_id, record in batch.entries if entry_id in stored])
+    stored_ids = {r.entry_id for r in receipt.results if r.status is EntryStatus.STORED}
+    on_stored(session, device.peer_id, [record for entry_id, record in batch.entries if entry_id in stored_ids])
     return receipt
 
 
-def on_stored(session: Session, records: Iterable[Any]) -> None:
-    """Called in the push's transaction with the records it stored: signed notes join the
-    queue (one query and one insert per batch: this is on the sync hot path); an addendum to
-    a returned note sends it back to the supervisor."""
+def on_stored(session: Session, peer_id: str, records: Iterable[Record]) -> None:
+    """Called in the push's transaction with the records it stored (this is the sync hot path:
+    a fixed number of queries per batch). Signed notes join the queue and get the agency's unit
+    figure; addenda are indexed by their note, and one to a returned note sends it back to review."""
     records = list(records)
-    signed = {r.id: r for r in records if r.record_type == "contact_note" and r.status.value == "signed"}
+    signed = {r.id: r for r in records if isinstance(r, ContactNote) and r.status.value == "signed"}
     if signed:
         known = set(session.exec(select(NoteReview.note_id).where(col(NoteReview.note_id).in_(list(signed)))).all())
         now = utc_now()
         fresh = [
-            {"note_id": n.id, "peer_id": n.peer_id, "person_id": n.person_id, "state": ReviewState.AWAITING.value, "comment": "", "version": 1, "updated_at": now}
+            {"note_id": n.id, "peer_id": peer_id, "person_id": n.person_id, "state": ReviewState.AWAITING.value, "comment": "", "version": 1, "updated_at": now}
             for n in signed.values() if n.id not in known
         ]
         if fresh:
-            session.connection().execute(insert(NoteReview.__table__), fresh)  # type: ignore[arg-type]
-    for record in records:
-        if record.record_type == "addendum":
-            review = session.get(NoteReview, record.note_id)
-            if review is not None:
-                review.state = review_after_addendum(ReviewState(review.state)).value
-                review.updated_at = utc_now()
-                session.add(review)
+            session.connection().execute(insert(NoteReview), fresh)
+        units.confirm(session, peer_id, [n for n in signed.values() if n.id not in known])
+    addenda = [r for r in records if isinstance(r, Addendum)]
+    if addenda:
+        session.connection().execute(insert(AddendumIndex), [{"addendum_id": a.id, "note_id": a.note_id} for a in addenda])
+        for review in session.exec(select(NoteReview).where(col(NoteReview.note_id).in_({a.note_id for a in addenda}))).all():
+            review.state = review_after_addendum(ReviewState(review.state)).value
+            review.updated_at = utc_now()
+            session.add(review)
 
 
-# --- The queue -------------------------------------------------------------------------
+def addenda_for(session: Session, note_ids: Collection[str]) -> dict[str, list[Addendum]]:
+    """Each note's addenda in the order they arrived (one query)."""
+    found: dict[str, list[Addendum]] = defaultdict(list)
+    if not note_ids:
+        return found
+    rows = session.exec(
+        select(AddendumIndex.note_id, ReceivedRecord.payload)
+        .join(ReceivedRecord, (ReceivedRecord.record_type == "addendum") & (ReceivedRecord.record_id == AddendumIndex.addendum_id))  # type: ignore[arg-type]
+        .where(col(AddendumIndex.note_id).in_(list(note_ids)))
+        .order_by(col(ReceivedRecord.seq))
+    ).all()
+    for note_id, payload in rows:
+        found[note_id].append(stored.read(Addendum, payload))
+    return found
+
+
+# --- Signed notes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewedNote:
+    """A signed note as the agency holds it: the note, where review stands, the agency's units."""
+
+    note: ContactNote
+    review: NoteReview
+    units: int
+
+
+def notes_in_state(
+    session: Session, state: ReviewState, *, peer_id: str | None = None, person_id: str | None = None, days: tuple[date, date] | None = None
+) -> list[ReviewedNote]:
+    """Signed notes where supervision stands at `state` (optionally a peer's, a person's, those
+    between two days inclusive), oldest contact first. One query."""
+    query = (
+        select(ReceivedRecord.payload, NoteReview, NoteUnits.units)
+        .join(ReceivedRecord, (ReceivedRecord.record_type == "contact_note") & (ReceivedRecord.record_id == NoteReview.note_id))  # type: ignore[arg-type]
+        .join(NoteUnits, NoteUnits.note_id == NoteReview.note_id, isouter=True)  # type: ignore[arg-type]
+        .where(NoteReview.state == state.value, ReceivedRecord.version == stored.latest_version())
+    )
+    if peer_id:
+        query = query.where(NoteReview.peer_id == peer_id)
+    if person_id:
+        query = query.where(NoteReview.person_id == person_id)
+    if days:
+        query = query.where(col(NoteUnits.day) >= days[0].isoformat(), col(NoteUnits.day) <= days[1].isoformat())
+    found = [ReviewedNote(stored.read(ContactNote, payload), review, figure or 0) for payload, review, figure in session.exec(query).all()]
+    return sorted(found, key=lambda r: (r.note.starts_at, r.note.id))
+
+
+# --- Safety alerts ---------------------------------------------------------------------
+
+ALERT_VERSION = {AlertState.OPEN: 1, AlertState.ACKNOWLEDGED: 2, AlertState.CLOSED: 3}  # the phone keeps the highest
 
 
 class QueueAlert(BaseModel):
+    """A safety alert as the supervisor sees it. It may arrive before its check-in (raised the
+    moment the answer was chosen): `checkin_saved` says whether the person's words are here yet."""
+
     alert_id: str
+    peer_id: str
     peer_name: str
+    person_id: str
     person_name: str
     raised_at: datetime
-    zone: str = ""
+    safety: SafetyAnswer
+    state: AlertState
+    by: str = ""  # who acknowledged (then closed) it: "Dana Reyes, LCSW"
+    at: datetime | None = None  # when that last happened
+    checkin_saved: bool = False
+    zone: Zone | None = None
     feeling_today: str = ""
+
+
+def _alert_state(acknowledged: AlertAcknowledgement | None, closed: AlertClosure | None) -> AlertState:
+    return AlertState.CLOSED if closed else AlertState.ACKNOWLEDGED if acknowledged else AlertState.OPEN
+
+
+def alerts(session: Session, states: Collection[AlertState], *, peer_id: str | None = None) -> list[QueueAlert]:
+    """Safety alerts in these states, newest first, with the person, the peer and the check-in's
+    words when the check-in has arrived. A fixed number of queries."""
+    query = (
+        select(ReceivedRecord, AlertAcknowledgement, AlertClosure)
+        .join(AlertAcknowledgement, AlertAcknowledgement.alert_id == ReceivedRecord.record_id, isouter=True)  # type: ignore[arg-type]
+        .join(AlertClosure, AlertClosure.alert_id == ReceivedRecord.record_id, isouter=True)  # type: ignore[arg-type]
+        .where(ReceivedRecord.record_type == "safety_alert")
+        .order_by(col(ReceivedRecord.seq).desc())
+    )
+    if AlertState.CLOSED not in states:
+        query = query.where(col(AlertClosure.alert_id).is_(None))
+    if AlertState.ACKNOWLEDGED not in states and AlertState.CLOSED not in states:
+        query = query.where(col(AlertAcknowledgement.alert_id).is_(None))
+    if peer_id:
+        query = query.where(ReceivedRecord.peer_id == peer_id)
+    rows = [(row, stored.read(SafetyAlert, row.payload), _alert_state(ack, closed), ack, closed) for row, ack, closed in session.exec(query).all()]
+    rows = [r for r in rows if r[2] in states]
+    if not rows:
+        return []
+    checkins = stored.latest(session, Checkin, {alert.checkin_id for _, alert, *_ in rows})
+    names = {pid: p.preferred_name for pid, p in stored.persons(session, {alert.person_id for _, alert, *_ in rows}).items()}
+    peers = {p.id: p for p in session.exec(select(Peer).where(col(Peer.id).in_({row.peer_id for row, *_ in rows}))).all()}
+    deciders = {ack.supervisor_id for *_, ack, _ in rows if ack} | {closed.supervisor_id for *_, closed in rows if closed}
+    supervisors = {s.id: s for s in session.exec(select(Supervisor).where(col(Supervisor.id).in_(deciders))).all()} if deciders else {}
+    found = []
+    for row, alert, state, ack, closed in rows:
+        checkin = checkins.get(alert.checkin_id)
+        if checkin is not None and checkin.person_id != alert.person_id:
+            checkin = None  # never show one person's words under another's name
+        last = closed or ack
+        peer = peers.get(row.peer_id)
+        found.append(QueueAlert(
+            alert_id=alert.id, peer_id=row.peer_id, peer_name=peer.name if peer else "", person_id=alert.person_id, person_name=names.get(alert.person_id, ""),
+            raised_at=alert.raised_at, safety=alert.safety, state=state, by=signed_name(supervisors.get(last.supervisor_id)) if last else "",
+            at=last.at if last else None, checkin_saved=checkin is not None, zone=checkin.zone if checkin else None,
+            feeling_today=checkin.feeling_today if checkin else "",
+        ))
+    return found
+
+
+def _alert(session: Session, alert_id: str) -> tuple[SafetyAlert, str]:
+    """The alert and the peer whose phone raised it."""
+    row = session.exec(select(ReceivedRecord).where(ReceivedRecord.record_type == "safety_alert", ReceivedRecord.record_id == alert_id)).first()
+    if row is None:
+        raise Refused(Refusal.NOT_FOUND, "There is no safety alert with that id.", 404)
+    return stored.read(SafetyAlert, row.payload), row.peer_id
+
+
+def _status(session: Session, alert: SafetyAlert, state: AlertState, supervisor_id: str, at: datetime) -> AlertStatus:
+    return AlertStatus(id=alert.id, person_id=alert.person_id, state=state, by=signed_name(session.get(Supervisor, supervisor_id)), at=at, version=ALERT_VERSION[state])
+
+
+def acknowledge_alert(session: Session, supervisor: Supervisor, alert_id: str) -> AlertStatus:
+    """The supervisor is following up. The peer's phones hear who and when at their next sync.
+    Acknowledging again (or after closing) changes nothing and answers where the alert stands."""
+    alert, peer_id = _alert(session, alert_id)
+    closed, acknowledged = session.get(AlertClosure, alert_id), session.get(AlertAcknowledgement, alert_id)
+    log_access(session, "acknowledge_alert", "ok", object_id=alert_id, detail=f"supervisor:{supervisor.id}")
+    if closed:
+        return _status(session, alert, AlertState.CLOSED, closed.supervisor_id, closed.at)
+    if acknowledged:
+        return _status(session, alert, AlertState.ACKNOWLEDGED, acknowledged.supervisor_id, acknowledged.at)
+    now = utc_now()
+    session.add(AlertAcknowledgement(alert_id=alert_id, supervisor_id=supervisor.id, at=now))
+    status = AlertStatus(id=alert.id, person_id=alert.person_id, state=AlertState.ACKNOWLEDGED, by=signed_name(supervisor), at=now, version=ALERT_VERSION[AlertState.ACKNOWLEDGED])
+    publish_to_peer(session, peer_id, status)
+    return status
+
+
+def close_alert(session: Session, supervisor: Supervisor, alert_id: str) -> AlertStatus:
+    """The situation is resolved. Closing an alert nobody acknowledged yet acknowledges it in the
+    same step (same supervisor, same moment): whoever closes it has followed up, and a second
+    button press proves nothing. Closing again changes nothing."""
+    alert, peer_id = _alert(session, alert_id)
+    closed = session.get(AlertClosure, alert_id)
+    log_access(session, "close_alert", "ok", object_id=alert_id, detail=f"supervisor:{supervisor.id}")
+    if closed:
+        return _status(session, alert, AlertState.CLOSED, closed.supervisor_id, closed.at)
+    now = utc_now()
+    if session.get(AlertAcknowledgement, alert_id) is None:
+        session.add(AlertAcknowledgement(alert_id=alert_id, supervisor_id=supervisor.id, at=now))
+    session.add(AlertClosure(alert_id=alert_id, supervisor_id=supervisor.id, at=now))
+    status = AlertStatus(id=alert.id, person_id=alert.person_id, state=AlertState.CLOSED, by=signed_name(supervisor), at=now, version=ALERT_VERSION[AlertState.CLOSED])
+    publish_to_peer(session, peer_id, status)
+    return status
+
+
+# --- The queue -------------------------------------------------------------------------
 
 
 class QueueNote(BaseModel):
@@ -123,76 +280,40 @@ class QueueNote(BaseModel):
     person_name: str
     starts_at: datetime
     minutes: int
-    mode: str | None
+    mode: ContactMode | None
     service_code: str
-    units: int
-    narrative: dict[str, str]
+    units: int  # the agency's figure (units.py), not the phone's
+    narrative: Narrative
     addenda: list[str]
     state: ReviewState
     comment: str = ""
 
 
 class ReviewQueue(BaseModel):
-    alerts: list[QueueAlert]  # unacknowledged urgent safety alerts: always first
+    alerts: list[QueueAlert]  # open urgent safety alerts: always first
+    following_up: list[QueueAlert]  # acknowledged, not closed yet
     notes: list[QueueNote]  # awaiting review, oldest first
 
 
-def latest_payload(session: Session, record_type: str, record_id: str) -> dict[str, Any] | None:
-    row = session.exec(
-        select(ReceivedRecord.payload).where(ReceivedRecord.record_type == record_type, ReceivedRecord.record_id == record_id).order_by(col(ReceivedRecord.version).desc())
-    ).first()
-    return json.loads(row) if row else None
-
-
-def notes_in_state(session: Session, state: ReviewState, *, peer_id: str | None = None, person_id: str | None = None) -> list[tuple[dict[str, Any], NoteReview]]:
-    """Signed notes where supervision stands at `state`, with their latest payload, oldest first."""
-    query = select(NoteReview).where(NoteReview.state == state.value)
-    if peer_id:
-        query = query.where(NoteReview.peer_id == peer_id)
-    if person_id:
-        query = query.where(NoteReview.person_id == person_id)
-    found = [(note, review) for review in session.exec(query).all() if (note := latest_payload(session, "contact_note", review.note_id)) is not None]
-    return sorted(found, key=lambda pair: pair[0]["starts_at"])
-
-
-def person_names(session: Session) -> dict[str, str]:
-    return {p.id: json.loads(p.payload).get("preferred_name", "") for p in session.exec(select(Person)).all()}
-
-
-def addenda_of(session: Session, note_id: str) -> list[str]:
-    rows = session.exec(
-        select(ReceivedRecord.payload).where(ReceivedRecord.record_type == "addendum", col(ReceivedRecord.payload).contains(note_id)).order_by(col(ReceivedRecord.seq))
-    ).all()
-    return [p["text"] for p in map(json.loads, rows) if p.get("note_id") == note_id]
-
-
 def queue(session: Session, supervisor: Supervisor, peer_id: str | None = None) -> ReviewQueue:
-    names = person_names(session)
-    peers = {p.id: p for p in session.exec(select(Peer)).all()}
-    acknowledged = set(session.exec(select(AlertAcknowledgement.alert_id)).all())
-    alerts = []
-    for row in session.exec(select(ReceivedRecord).where(ReceivedRecord.record_type == "safety_alert").order_by(col(ReceivedRecord.seq).desc())).all():
-        if row.record_id in acknowledged or (peer_id and row.peer_id != peer_id):
-            continue
-        alert = json.loads(row.payload)
-        checkin = latest_payload(session, "checkin", alert["checkin_id"]) or {}
-        peer = peers.get(row.peer_id)
-        alerts.append(QueueAlert(
-            alert_id=row.record_id, peer_name=peer.name if peer else "", person_name=names.get(alert["person_id"], ""),
-            raised_at=alert["raised_at"], zone=checkin.get("zone", ""), feeling_today=checkin.get("feeling_today", ""),
-        ))
+    """What needs the supervisor: open alerts, alerts being followed up, notes awaiting review.
+    The same number of queries for 5 notes as for 5,000."""
+    pending = alerts(session, {AlertState.OPEN, AlertState.ACKNOWLEDGED}, peer_id=peer_id)
+    waiting = notes_in_state(session, ReviewState.AWAITING, peer_id=peer_id)
+    names = {pid: p.preferred_name for pid, p in stored.persons(session, {r.note.person_id for r in waiting if r.note.person_id}).items()}
+    peers = {p.id: p for p in session.exec(select(Peer).where(col(Peer.id).in_({r.review.peer_id for r in waiting}))).all()} if waiting else {}
+    addenda = addenda_for(session, [r.note.id for r in waiting])
     notes = []
-    for note, review in notes_in_state(session, ReviewState.AWAITING, peer_id=peer_id):
-        peer = peers.get(review.peer_id)
-        starts, ends = datetime.fromisoformat(note["starts_at"]), datetime.fromisoformat(note["ends_at"])
+    for r in waiting:
+        peer = peers.get(r.review.peer_id)
         notes.append(QueueNote(
-            note_id=review.note_id, peer_id=review.peer_id, peer_name=peer.name if peer else "", peer_credentials=peer.credentials if peer else "",
-            person_name=names.get(note.get("person_id") or "", "Group or community"), starts_at=starts, minutes=int((ends - starts).total_seconds() // 60),
-            mode=note.get("mode"), service_code=note.get("service_code", ""), units=note.get("units", 0), narrative=note.get("narrative", {}),
-            addenda=addenda_of(session, review.note_id), state=ReviewState(review.state), comment=review.comment,
+            note_id=r.note.id, peer_id=r.review.peer_id, peer_name=peer.name if peer else "", peer_credentials=peer.credentials if peer else "",
+            person_name=names.get(r.note.person_id or "", "Group or community"), starts_at=r.note.starts_at, minutes=r.note.minutes,
+            mode=r.note.mode, service_code=r.note.service_code, units=r.units, narrative=r.note.narrative,
+            addenda=[a.text for a in addenda.get(r.note.id, [])], state=ReviewState(r.review.state), comment=r.review.comment,
         ))
     log_access(session, "review_queue", "ok", detail=f"supervisor:{supervisor.id}")
-    return ReviewQueue(alerts=alerts, notes=notes)
+    return ReviewQueue(alerts=[a for a in pending if a.state is AlertState.OPEN], following_up=[a for a in pending if a.state is AlertState.ACKNOWLEDGED], notes=notes)
 
 
 # --- Decisions -------------------------------------------------------------------------
@@ -234,10 +355,23 @@ def return_note(session: Session, supervisor: Supervisor, note_id: str, comment:
     return _decide(session, supervisor, note_id, ReviewState.RETURNED, comment.strip())
 
 
-def acknowledge_alert(session: Session, supervisor: Supervisor, alert_id: str) -> None:
-    if latest_payload(session, "safety_alert", alert_id) is None:
-        raise Refused(Refusal.NOT_FOUND, "There is no safety alert with that id.", 404)
-    if session.get(AlertAcknowledgement, alert_id) is None:
-        session.add(AlertAcknowledgement(alert_id=alert_id, supervisor_id=supervisor.id))
-    log_access(session, "acknowledge_alert", "ok", object_id=alert_id, detail=f"supervisor:{supervisor.id}")
+# --- Databases from before this schema ------------------------------------------------------
 
+
+def backfill(session: Session) -> int:
+    """Index addenda and work out units for signed notes stored before these tables existed
+    (create_all adds the tables empty). Idempotent; returns how many rows it added."""
+    indexed = set(session.exec(select(AddendumIndex.addendum_id)).all())
+    missing = [stored.read(Addendum, p) for p in session.exec(select(ReceivedRecord.payload).where(ReceivedRecord.record_type == "addendum")).all()]
+    missing = [a for a in missing if a.id not in indexed]
+    for addendum in missing:
+        session.add(AddendumIndex(addendum_id=addendum.id, note_id=addendum.note_id))
+    counted = set(session.exec(select(NoteUnits.note_id)).all())
+    peers = dict(session.exec(select(NoteReview.note_id, NoteReview.peer_id)).all())
+    notes = stored.latest(session, ContactNote, [n for n in peers if n not in counted])
+    by_peer: dict[str, list[ContactNote]] = defaultdict(list)
+    for note in notes.values():
+        by_peer[peers[note.id]].append(note)
+    for peer_id, signed in by_peer.items():
+        units.confirm(session, peer_id, signed)
+    return len(missing) + len(notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -131,10 +132,48 @@ class NoteReview(AgencyTable, table=True):
 
 
 class AlertAcknowledgement(AgencyTable, table=True):
+    """A supervisor is following up on a safety alert (state acknowledged)."""
+
     __tablename__ = "agency_alert_ack"
     alert_id: str = Field(primary_key=True)
     supervisor_id: str
     at: datetime = Field(default_factory=utc_now)
+
+
+class AlertClosure(AgencyTable, table=True):
+    """A safety alert the supervisor closed (always acknowledged too). A table of its own, not a
+    column: create_all adds new tables to an existing database, never new columns."""
+
+    __tablename__ = "agency_alert_close"
+    alert_id: str = Field(primary_key=True)
+    supervisor_id: str
+    at: datetime = Field(default_factory=utc_now)
+
+
+class NoteUnits(AgencyTable, table=True):
+    """The agency's authoritative billable units for each signed note: the configured rule with
+    daily caps across the peer's notes for one person and day. What the queue, the peer page, the
+    billing CSV, FHIR and (through UnitsConfirmed) the phone all show."""
+
+    __tablename__ = "agency_note_units"
+    __table_args__ = (Index("ix_note_units_day", "peer_id", "person_id", "day"),)
+    note_id: str = Field(primary_key=True)
+    peer_id: str
+    person_id: str  # "" for community education (no person served)
+    day: str  # ISO date of the contact's local start
+    starts_at: NaiveDatetime  # local wall-clock (no zone): the order caps are applied in
+    minutes: int
+    service_code: str
+    units: int
+    version: int = 1  # of the UnitsConfirmed sent to the phone
+
+
+class AddendumIndex(AgencyTable, table=True):
+    """Which note each addendum amends, so a note's addenda are found by key (not by text search)."""
+
+    __tablename__ = "agency_addendum"
+    addendum_id: str = Field(primary_key=True)
+    note_id: str = Field(index=True)
 
 
 class Disclosure(AgencyTable, table=True):

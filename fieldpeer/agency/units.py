@@ -1,0 +1,103 @@
+"""One billable-unit figure per signed note, decided by the agency.
+
+The phone shows units as the peer types, but the figure that counts is the agency's: its
+configured rule for the service code, with the daily cap applied across all of the peer's
+signed notes for one person and day, in the order the contacts happened. Every screen and
+export reads it from `NoteUnits`; the phone gets it back as `UnitsConfirmed`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, tuple_
+from sqlmodel import Session, col, select
+
+from fieldpeer import domain
+from fieldpeer.agency.tables import FeedEntry, NoteUnits
+from fieldpeer.config import service_catalog
+from fieldpeer.domain import UnitRule
+from fieldpeer.records import ContactNote, UnitsConfirmed, utc_now
+
+DayKey = tuple[str, str, str]  # (peer id, person id or "", ISO day)
+
+
+@dataclass(frozen=True)
+class Billed:
+    """What the unit rule needs to know about one signed contact."""
+
+    note_id: str
+    starts_at: datetime
+    minutes: int
+    service_code: str
+
+
+def units_for_day(contacts: Iterable[Billed], rules: Mapping[str, UnitRule]) -> dict[str, int]:
+    """Units of each contact of one peer, person and day: each service code's rule, its daily cap
+    used up in the order the contacts started (ties by note id, so the answer never depends on
+    arrival order). An unknown service code bills nothing."""
+    used: dict[str, int] = defaultdict(int)
+    units: dict[str, int] = {}
+    for contact in sorted(contacts, key=lambda c: (c.starts_at, c.note_id)):
+        rule = rules.get(contact.service_code)
+        units[contact.note_id] = domain.billable_units(contact.minutes, rule, used[contact.service_code]) if rule else 0
+        used[contact.service_code] += units[contact.note_id]
+    return units
+
+
+def configured_rules() -> dict[str, UnitRule]:
+    return {code.code: code.rule for code in service_catalog().codes}
+
+
+def day_key(peer_id: str, note: ContactNote) -> DayKey:
+    return (peer_id, note.person_id or "", note.starts_at.date().isoformat())
+
+
+def confirm(session: Session, peer_id: str, notes: Sequence[ContactNote]) -> None:
+    """Work out the units of newly signed notes and of every note sharing their person and day,
+    store them and send each new or changed figure to the peer's phones. A fixed number of
+    queries per push batch (it runs on the sync hot path)."""
+    if not notes:
+        return
+    keys = {day_key(peer_id, n) for n in notes}
+    rows = session.exec(select(NoteUnits).where(tuple_(col(NoteUnits.peer_id), col(NoteUnits.person_id), col(NoteUnits.day)).in_(list(keys)))).all()
+    known = {row.note_id for row in rows}
+    by_day: dict[DayKey, list[Billed]] = defaultdict(list)
+    for row in rows:
+        by_day[(row.peer_id, row.person_id, row.day)].append(Billed(row.note_id, row.starts_at, row.minutes, row.service_code))
+    fresh = {n.id: n for n in notes if n.id not in known}
+    for note in fresh.values():
+        by_day[day_key(peer_id, note)].append(Billed(note.id, note.starts_at, note.minutes, note.service_code))
+
+    rules = configured_rules()
+    figures = {note_id: units for day in by_day.values() for note_id, units in units_for_day(day, rules).items()}
+    now = utc_now()
+    confirmed: list[UnitsConfirmed] = []
+    for row in rows:
+        if row.units != figures[row.note_id]:  # an earlier contact arrived and used the cap first
+            row.units, row.version = figures[row.note_id], row.version + 1
+            session.add(row)
+            confirmed.append(UnitsConfirmed(id=row.note_id, units=row.units, version=row.version))
+    new_rows = [
+        {"note_id": n.id, "peer_id": peer_id, "person_id": n.person_id or "", "day": n.starts_at.date().isoformat(), "starts_at": n.starts_at,
+         "minutes": n.minutes, "service_code": n.service_code, "units": figures[n.id], "version": 1}
+        for n in fresh.values()
+    ]
+    confirmed += [UnitsConfirmed(id=r["note_id"], units=r["units"], version=1) for r in new_rows]
+    if new_rows:
+        session.connection().execute(insert(NoteUnits), new_rows)
+    if confirmed:
+        session.connection().execute(insert(FeedEntry), [
+            {"peer_id": peer_id, "record_type": "units_confirmed", "record_id": c.id, "payload": c.model_dump_json(), "created_at": now} for c in confirmed
+        ])
+
+
+def units_of(session: Session, note_ids: Iterable[str]) -> dict[str, int]:
+    """The agency's figure for each of these notes (one query)."""
+    ids = list(note_ids)
+    if not ids:
+        return {}
+    return dict(session.exec(select(NoteUnits.note_id, NoteUnits.units).where(col(NoteUnits.note_id).in_(ids))).all())
