@@ -13,6 +13,8 @@ import flet as ft
 
 from fieldpeer.screens import caseload, checkin, consent, note, note_search, person, phone, settings, sync_view, unlock, wrap_plan
 from fieldpeer.screens.session import FieldSession
+from fieldpeer.screens.status_words import Status
+from fieldpeer.screens.web_fonts import with_fallback_fonts
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store.profile import Profile
 
@@ -43,6 +45,9 @@ class Shell:
         self.session = session
         self.ui = Ui(self)
         self.route = "/caseload"
+        self.last_activity = session.clock()
+        self.lock_reason = Status.FIRST_OPEN  # why this tab shows the PIN screen
+        self.showing_unlocked = False
 
     def start(self) -> None:
         self.page.title = "FieldPeer"
@@ -68,10 +73,20 @@ class Shell:
         self.page.views.append(self.build_view(self.route))
         self.page.update()
 
+    @property
+    def is_unlocked(self) -> bool:
+        """This tab's own PIN opened the store (another tab's unlocking opens nothing here)."""
+        return self.session.holds(self)
+
+    def touch(self) -> None:
+        self.last_activity = self.session.clock()
+        self.session.touch()
+
     def build_view(self, route: str) -> ft.View:
+        self.showing_unlocked = self.is_unlocked
         if not self.session.is_set_up:
             return unlock.build_enrol(self.ui)
-        if not self.session.is_unlocked:
+        if not self.is_unlocked:
             return unlock.build(self.ui)
         for pattern, builder in ROUTES:
             match = pattern.match(route)
@@ -86,16 +101,28 @@ class Shell:
     def toast(self, message: str) -> None:
         self.page.show_dialog(ft.SnackBar(ft.Semantics(identifier="toast", live_region=True, content=ft.Text(message))))
 
-    def lock(self) -> None:
-        self.session.lock()
+    def lock(self, reason: Status = Status.LOCKED) -> None:
+        """Lock this tab; the store closes when no other tab holds it open."""
+        self.session.release(self, reason)
+        self.lock_reason = reason
         self.go("/caseload")
+
+    def unlocked(self) -> None:
+        self.touch()
+        self.go(self.route if self.route not in ("/unlock", "/enrol") else "/caseload")
 
     async def _watch_idle(self) -> None:
         while True:
             await asyncio.sleep(IDLE_CHECK_SECONDS)
-            if self.session.idle_expired():
-                log.info("auto-lock after idle")
-                self.lock()
+            self.check_lock()
+
+    def check_lock(self) -> None:
+        if self.is_unlocked and self.session.idle_expired(self.last_activity):
+            log.info("auto-lock after idle")
+            self.lock(Status.IDLE_LOCKED)
+        elif self.showing_unlocked and not self.is_unlocked:  # End shift, a wipe or a revocation from another tab
+            self.lock_reason = self.session.lock_reason
+            self.render()
 
 
 def make_main(session: FieldSession) -> Callable[[ft.Page], None]:
@@ -110,4 +137,4 @@ def make_main(session: FieldSession) -> Callable[[ft.Page], None]:
 def web_app(profile_dir: Path, **session_options: Any) -> Any:
     """The field app as an ASGI app for uvicorn (shuts down cleanly, unlike ft.run's own server)."""
     session = FieldSession(Profile(profile_dir), **session_options)
-    return ft.run(make_main(session), export_asgi_app=True, no_cdn=True, view=ft.AppView.WEB_BROWSER)
+    return with_fallback_fonts(ft.run(make_main(session), export_asgi_app=True, no_cdn=True, view=ft.AppView.WEB_BROWSER))

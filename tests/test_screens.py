@@ -7,7 +7,7 @@ caseload, and checks what the peer sees and what the store then holds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import flet as ft
@@ -15,10 +15,11 @@ import pytest
 
 from fieldpeer import app, demo_data
 from fieldpeer.domain import NoteStatus, ReviewState, WrapSection
-from fieldpeer.screens.session import FieldSession
-from fieldpeer.store import consents, feedback, notes, outbox, people, wrap
 from fieldpeer.records import NoteFeedback
+from fieldpeer.screens.session import FieldSession
+from fieldpeer.store import consents, feedback, notes, outbox, people, sync_state, wrap
 from fieldpeer.store.profile import Profile
+from fieldpeer.sync.client import SyncSummary
 from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
 from tests.flet_harness import ScreenHarness, walk
 
@@ -59,15 +60,45 @@ def unlock(screen: ScreenHarness, pin: str = PIN) -> None:
 # --- unlock and first run -----------------------------------------------------------
 
 
-def test_wrong_pin_says_how_many_attempts_are_left_and_the_right_one_opens_the_caseload(screen: ScreenHarness) -> None:
+def test_a_wrong_pin_gets_one_line_with_the_tries_left_and_a_countdown_then_the_right_one_opens(screen: ScreenHarness, clock: FakeClock) -> None:
     assert screen.route == "/unlock"
+    assert screen.find("lock-reason").content.value == "Enter your PIN to open your caseload."
     screen.type("PIN", "000111")
     screen.tap("unlock")
     screen.wait_for(lambda: screen.find("unlock-error").visible, what="the error")
-    assert "9 attempts left" in screen.text()
-    assert screen.route == "/unlock"
+    assert screen.find("unlock-error").content.value == "That PIN is not right. 9 tries left before this phone is erased."
+    for _ in range(4):  # the fifth wrong PIN in a row makes the peer wait 30 s
+        screen.tap("unlock")
+        screen.wait_for(lambda: not screen.inner("unlock", ft.FilledButton).disabled or "Try again" in screen.find("unlock-error").content.value, what="the answer")
+    assert screen.find("unlock-error").content.value == "That PIN is not right. 5 tries left before this phone is erased. Try again in 0:30"
+    assert screen.inner("unlock", ft.FilledButton).disabled
+    clock.advance(3)
+    screen.wait_for(lambda: screen.find("unlock-error").content.value.endswith("Try again in 0:27"), what="the countdown")
+    clock.advance(28)
+    screen.wait_for(lambda: not screen.inner("unlock", ft.FilledButton).disabled, what="Unlock to come back")
+    assert screen.find("unlock-error").content.value == "That PIN is not right. 5 tries left before this phone is erased."
+    assert [t for t in screen.texts() if "erased" in t] == [screen.find("unlock-error").content.value]  # one line, not two
     unlock(screen)
     assert "Avery A." in screen.text()
+
+
+def test_every_tab_unlocks_on_its_own_and_locking_one_leaves_the_other_open(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    second = ScreenHarness(app.make_main(session))  # a second tab or browser on the same web app
+    try:
+        assert second.route == "/unlock" and not second.has(f"person-{AVERY}")
+        second.go("/caseload")  # typing the address does not get past the PIN either
+        assert second.route == "/unlock"
+        unlock(second)
+        assert second.has(f"person-{AVERY}")
+        second.tap("lock-now")
+        assert second.route == "/unlock" and second.find("lock-reason").content.value == "Locked. Enter your PIN to open your caseload."
+        screen.go("/settings")  # the first tab carries on
+        assert screen.route == "/settings" and session.is_unlocked
+        screen.tap("settings-lock")  # the last tab locks: the store closes
+        assert screen.route == "/unlock" and not session.is_unlocked
+    finally:
+        second.close()
 
 
 def test_first_run_refuses_mismatched_pins_then_starts_the_offline_demo(tmp_path: Path) -> None:
@@ -85,9 +116,11 @@ def test_first_run_refuses_mismatched_pins_then_starts_the_offline_demo(tmp_path
         screen.tap("offline-demo")
         screen.wait_for(lambda: screen.route == "/caseload", what="the caseload")
         assert len([i for i in screen.identifiers() if i.startswith("person-")]) == 20
+        assert screen.inner("sync-badge", ft.Icon).semantics_label == "Sync: practice profile, nothing is sent"  # never "all sent"
         screen.go("/sync")
+        assert screen.find("sync-status").content.value == "This practice profile has no agency: nothing leaves this phone."
         screen.tap("sync-now")
-        assert any("offline demo" in t for t in screen.toasts())
+        assert "This practice profile has no agency: nothing leaves this phone." in screen.toasts()
     finally:
         screen.close()
         session.lock()
@@ -127,10 +160,20 @@ def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldS
     unlock(screen)
     text = screen.text()
     assert "No contact in 30 days" in text and "Plan review due" in text
+    sync_state.set_values(session.store, {"device_id": "device-1", "server_url": "https://agency.example.org"})  # as if enrolled
+    screen.go("/settings")
+    screen.go("/caseload")
     pending = session.pending().pending
     assert pending > 0  # the seeded history has not been synced
     badge = screen.inner("sync-badge", ft.Icon)
     assert badge.semantics_label == f"Sync: {pending} waiting" and badge.badge.label == str(pending)
+    session.last_summary = SyncSummary(pending=pending, error="The agency could not be reached.")  # as auto-sync reports it
+    screen.go("/sync")
+    status = screen.find("sync-status").content.value
+    assert status == f"The agency was not reached: The agency could not be reached. {pending} records wait safely on this phone and go with the next sync."
+    assert "All done" not in screen.text() and " sent" not in status
+    screen.go("/caseload")
+    assert screen.inner("sync-badge", ft.Icon).semantics_label == f"Sync: {pending} waiting, agency not reached"
 
 
 def test_searching_notes_finds_words_and_opens_the_note(screen: ScreenHarness, session: FieldSession) -> None:
@@ -250,7 +293,10 @@ def test_a_returned_note_shows_the_comment_and_leaves_the_caseload_flag_once_ans
     unlock(screen)
     call = notes.log_phone_contact(session.store, AVERY, 10, "Checked in about the move.", ended_at=NOW)
     with session.store.unit() as unit:  # as a pull brings it from the agency
-        feedback.receive_feedback(unit, NoteFeedback(id=call.id, state=ReviewState.RETURNED, comment="Say where the person is moving to.", reviewer="Dana Reyes, LCSW", reviewed_at=datetime(2026, 11, 24, 15, tzinfo=timezone.utc), version=2))
+        feedback.receive_feedback(unit, NoteFeedback(
+            id=call.id, state=ReviewState.RETURNED, comment="Say where the person is moving to.", reviewer="Dana Reyes, LCSW",
+            reviewed_at=datetime(2026, 11, 24, 15, tzinfo=UTC), version=2,
+        ))
     assert people.person_timeline(session.store, AVERY, limit=1)[0].status == "Returned for an addendum"
     screen.go("/settings")
     screen.go("/caseload")  # built afresh

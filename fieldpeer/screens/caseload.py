@@ -5,6 +5,7 @@ from __future__ import annotations
 import flet as ft
 
 from fieldpeer.screens.forms import counted
+from fieldpeer.screens.status_words import Status, sync_status, sync_words
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people
 
@@ -52,8 +53,9 @@ def build(ui: Ui) -> ft.View:
         listing.controls = person_rows(ui, people.list_caseload(session.store, session.today(), search=text).entries, text)
         shell.page.update()
 
-    pending = data.pending_sync
-    sync_label = f"Sync: {pending} waiting" if pending else "Sync: all sent"
+    facts = session.sync_facts()
+    pending = facts.pending if sync_status(facts) in (Status.WAITING, Status.NOT_REACHED) else 0  # a number only where records wait to go
+    sync_label = sync_words(facts).badge
     actions = [
         ui.icon_button(ft.Icons.MANAGE_SEARCH, "Search notes", lambda e: shell.go("/search"), "search-notes"),
         ui.icon_button(ft.Icons.SYNC, sync_label, lambda e: shell.go("/sync"), "sync-badge", badge=str(pending) if pending else None),

@@ -16,15 +16,16 @@ from pathlib import Path
 import httpx
 
 from fieldpeer import demo_data
+from fieldpeer.screens.status_words import Status, SyncFacts
 from fieldpeer.store import outbox, sync_state
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.secrets import write_private_file
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.store.vault import VaultError, pin_problem
+from fieldpeer.store.vault import VaultError, VaultWiped, pin_problem
 from fieldpeer.sync.client import AutoSync, SyncClient, SyncSummary, enrol_device
 
 AUTO_LOCK_CHOICES = (1, 2, 5, 10, 15)
-TEXT_SCALES = {"normal": 1.0, "large": 1.2, "larger": 1.4}
+TEXT_SCALES = {"normal": 1.0, "large": 1.2, "larger": 1.4, "largest": 1.7}
 
 
 @dataclass
@@ -60,6 +61,10 @@ class FieldSession:
         self.last_activity = clock()
         self.settings = self._load_settings()
         self.last_summary: SyncSummary | None = None
+        self.lock_reason = Status.FIRST_OPEN
+        # Who has opened the store with the PIN: one per browser tab / app window. In web mode
+        # every browser session unlocks on its own; the store closes when the last one locks.
+        self._holders: set[object] = set()
 
     # --- settings ------------------------------------------------------------------
 
@@ -99,26 +104,52 @@ class FieldSession:
             raise Locked("FieldPeer is locked.")
         return self._store
 
-    def unlock(self, pin: str) -> None:
-        """Raises VaultError subclasses with messages meant for the person holding the phone."""
-        self._opened(self.profile.unlock(pin))
+    def holds(self, holder: object) -> bool:
+        """Has `holder` (a tab) opened the store with the PIN, and is it still open?"""
+        return self.is_unlocked and holder in self._holders
 
-    def enrol(self, server_url: str, code: str, pin: str, pin_again: str) -> None:
+    def unlock(self, pin: str, holder: object = None) -> None:
+        """Raises VaultError subclasses with messages meant for the person holding the phone.
+
+        Another tab may have the store open already: the PIN is checked all the same (and a
+        wrong one counts), and the store reopens under the fresh key."""
+        if self._auto_sync is not None:
+            self._auto_sync.stop()  # it must not write while the key changes hands
+            self._auto_sync = None
+        try:
+            store = self.profile.unlock(pin)
+        except VaultWiped:
+            self.lock()
+            raise
+        except Exception:
+            if self.is_unlocked:
+                self._start_auto_sync()
+            raise
+        if self._store is not None:
+            self._store.close()
+            self._client = None
+        self._opened(store, holder)
+
+    def enrol(self, server_url: str, code: str, pin: str, pin_again: str, holder: object = None) -> None:
         """First run with the agency: exchange the one-time code, create the vault, fetch the caseload."""
         _check_new_pin(pin, pin_again)
-        self._opened(enrol_device(self.profile, server_url, code, pin, device_name="FieldPeer app", http=self.http))
+        self._opened(enrol_device(self.profile, server_url, code, pin, device_name="FieldPeer app", http=self.http), holder)
         self.sync()  # the caseload, straight away; offline is fine (it comes with the next sync)
 
-    def start_offline_demo(self, pin: str, pin_again: str) -> None:
+    def start_offline_demo(self, pin: str, pin_again: str, holder: object = None) -> None:
         """A practice profile with a fictional caseload and no agency: nothing ever leaves the phone."""
         _check_new_pin(pin, pin_again)
         store = self.profile.set_up(pin, demo_data.demo_peer())
         demo_data.seed_history(store, self.today(), add_people=True)
-        self._opened(store)
+        self._opened(store, holder)
 
-    def _opened(self, store: FieldStore) -> None:
+    def _opened(self, store: FieldStore, holder: object = None) -> None:
         self._store = store
+        self._holders.add(holder)
         self.touch()
+        self._start_auto_sync()
+
+    def _start_auto_sync(self) -> None:
         if self.auto_sync_seconds and self.can_sync:
             # Sends what is waiting whenever the agency is reachable, without the peer asking.
             self._auto_sync = AutoSync(self.sync_client(), interval=self.auto_sync_seconds, on_summary=self._remember)
@@ -127,19 +158,30 @@ class FieldSession:
     def _remember(self, summary: SyncSummary) -> None:
         self.last_summary = summary
 
-    def lock(self) -> None:
+    def lock(self, reason: Status = Status.LOCKED) -> None:
+        """Close the store for every tab (End shift, wipe, revoked); a tab's own Lock is `release`."""
         if self._auto_sync is not None:
             self._auto_sync.stop()  # waits for a sync in flight: it must not write to a closed store
         if self._store is not None:
             self._store.close()
         self._store, self._client, self._auto_sync = None, None, None
+        self._holders.clear()
         self.profile.vault.lock()
+        self.lock_reason = reason
+
+    def release(self, holder: object, reason: Status = Status.LOCKED) -> None:
+        """One tab locks (Lock now, idle): the store closes when no other tab holds it open."""
+        self._holders.discard(holder)
+        if not self._holders:
+            self.lock(reason)
 
     def touch(self) -> None:
         self.last_activity = self.clock()
 
-    def idle_expired(self) -> bool:
-        return self.is_unlocked and self.clock() - self.last_activity >= self.settings.auto_lock_minutes * 60
+    def idle_expired(self, last_activity: float | None = None) -> bool:
+        """`last_activity`: a tab's own (each tab locks after its idle time); else the session's."""
+        since = self.last_activity if last_activity is None else last_activity
+        return self.is_unlocked and self.clock() - since >= self.settings.auto_lock_minutes * 60
 
     def change_pin(self, old: str, new: str, new_again: str) -> None:
         _check_new_pin(new, new_again)
@@ -168,12 +210,18 @@ class FieldSession:
         """Send everything; when all of it reached the agency, lock the phone for the night."""
         summary = self.sync_client().end_shift(progress)
         self.last_summary = summary
-        if summary.ok and not summary.pending and self.is_unlocked:
-            self.lock()
+        if summary.ok and not self.pending().pending and self.is_unlocked:  # counted afresh: the agency confirmed all
+            self.lock(Status.SHIFT_ENDED)
         return summary
 
     def pending(self) -> outbox.OutboxCounts:
         return outbox.counts(self.store)
+
+    def sync_facts(self, syncing: bool = False) -> SyncFacts:
+        """What the status words are chosen from (status_words.py)."""
+        counts = self.pending()
+        error = self.last_summary.error if self.last_summary is not None else ""
+        return SyncFacts(pending=counts.pending, quarantined=counts.quarantined, can_sync=self.can_sync, syncing=syncing, error=error)
 
     def last_sync_at(self) -> str:
         value = sync_state.get_value(self.store, "last_sync_at")

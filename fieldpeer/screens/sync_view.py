@@ -8,6 +8,7 @@ from typing import Any
 import flet as ft
 
 from fieldpeer.screens.forms import counted
+from fieldpeer.screens.status_words import Status, sync_words, words
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import outbox
 from fieldpeer.sync.client import SyncSummary
@@ -27,48 +28,57 @@ def readable(reason: str) -> str:
 
 
 def summary_text(summary: SyncSummary) -> str:
-    """What a sync did, in words, leaving out what did not happen."""
+    """What one sync did, in words, leaving out what did not happen. "Sent" means the agency's
+    receipt came back; whether anything still waits is the status line's job (status_words)."""
     parts = [
         f"{counted(summary.sent, 'record')} sent" if summary.sent else "",
         f"{summary.already_on_server} already at the agency" if summary.already_on_server else "",
         f"{summary.quarantined} set aside (see Sync)" if summary.quarantined else "",
-        f"{summary.pending} still waiting" if summary.pending else "",
         f"{counted(summary.pulled, 'update')} received" if summary.pulled else "",
     ]
     text = ", ".join(filter(None, parts)) or "Nothing new"
-    text = text[0].upper() + text[1:] + "."
-    return f"{text} Not finished: {summary.error} Your records are safe on this phone." if summary.error else f"{text} All done."
+    text = "Last sync: " + text[0].lower() + text[1:] + "."
+    return f"{text} It stopped early: {summary.error}" if summary.error else text
 
 
 def build(ui: Ui) -> ft.View:
     shell, session = ui.shell, ui.shell.session
-    counts = session.pending()
+    facts = session.sync_facts()
     progress = ft.ProgressBar(value=0, visible=False, semantics_label="Sync progress", height=8)
-    status = ui.text(summary_text(session.last_summary) if session.last_summary else "", 15, identifier="sync-summary")
+    status = ui.text(sync_words(facts).line, 16, bold=True, identifier="sync-status")
+    last = ui.text(summary_text(session.last_summary) if session.last_summary else "", 14, identifier="sync-summary")
     buttons: list[ft.Control] = []
+
+    def say(line: str) -> None:
+        status.content.value = line  # type: ignore[attr-defined]
+        shell.page.update()
 
     def show_progress(done: int, total: int) -> None:
         progress.value = done / total if total else 1
-        status.content.value = f"Sent {done} of {total}…"  # type: ignore[attr-defined]
-        shell.page.update()
+        say(f"Sending {done} of {total}…")
 
     async def run(end_of_shift: bool) -> None:
         if not session.can_sync:
-            shell.toast("This is an offline demo profile: there is no agency to sync with.")
+            shell.toast(words(Status.PRACTICE).line)
             return
         progress.visible, progress.value = True, None  # indeterminate until the first batch
-        status.content.value = "Syncing…"  # type: ignore[attr-defined]
+        say(sync_words(session.sync_facts(syncing=True)).line)
         ui.busy(buttons, True)
         loop = asyncio.get_running_loop()
 
         def on_progress(done: int, total: int) -> None:  # called on the sync thread
             loop.call_soon_threadsafe(show_progress, done, total)
 
-        summary = await ui.offload(session.end_shift if end_of_shift else session.sync, on_progress)
-        if not session.is_unlocked:  # end of shift with everything sent (locked), or revoked (wiped)
+        await ui.offload(session.end_shift if end_of_shift else session.sync, on_progress)
+        if not session.is_unlocked:  # end of shift with everything confirmed (locked), or revoked (wiped)
+            shell.lock_reason = session.lock_reason
             shell.go("/caseload")
             return
-        shell.toast("Sync finished." if summary.ok else "Sync will try again when the network is back.")
+        after = session.sync_facts()
+        if end_of_shift:  # still open: something has not reached the agency
+            shell.toast(words(Status.SHIFT_NOT_ENDED, pending=after.pending).line if after.pending else sync_words(after).line)
+        else:
+            shell.toast(sync_words(after).line)
         shell.render()  # fresh counts, summary and quarantine list
 
     async def sync_now(_: Any) -> None:
@@ -86,12 +96,13 @@ def build(ui: Ui) -> ft.View:
         "/sync",
         "Sync / End shift",
         [
-            ui.text(f"Waiting to send: {counts.pending}", 17, bold=True, identifier="pending-count"),
-            ui.text(f"Last successful sync: {session.last_sync_at()}", 14, identifier="last-sync"),
-            ui.text("End shift sends everything, then locks the phone.", 14),
-            ft.Row(buttons),
-            progress,
             status,
+            ui.text(f"Waiting to send: {facts.pending}", 15, identifier="pending-count"),
+            ui.text(f"Last successful sync: {session.last_sync_at()}", 14, identifier="last-sync"),
+            last,
+            ui.text("End shift sends everything and locks the phone once the agency has confirmed every record.", 14),
+            ft.ResponsiveRow([ft.Container(b, col={"xs": 12, "sm": 6}) for b in buttons], spacing=8, run_spacing=8),
+            progress,
             ui.heading("Set aside by the agency"),
             *(quarantined or [ui.text("Nothing set aside.", 14, identifier="quarantine-empty")]),
         ],

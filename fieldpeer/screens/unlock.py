@@ -6,13 +6,15 @@ progress ring and disables its buttons meanwhile, and other sessions are never s
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import flet as ft
 
+from fieldpeer.screens.status_words import Status, words, wrong_pin_line
 from fieldpeer.screens.sync_view import summary_text
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store.vault import VaultError, VaultWiped
+from fieldpeer.store.vault import MAX_FAILED_ATTEMPTS, TryLater, VaultError, VaultWiped, WrongPin
 from fieldpeer.sync.client import SyncError
 
 
@@ -21,44 +23,75 @@ def working(label: str) -> ft.Control:
 
 
 def build(ui: Ui) -> ft.View:
-    session = ui.shell.session
-    state = {"pin": ""}
+    shell, session = ui.shell, ui.shell.session
+    state: dict[str, Any] = {"pin": "", "tries_left": session.profile.vault.attempts_left(), "until": 0.0}
     message = ui.error("", "unlock-error")
     spinner = working("Opening…")
     buttons: list[ft.Control] = []
 
+    async def count_down() -> None:
+        """One line, updated each second: "… Try again in 0:27"; Unlock stays off meanwhile."""
+        while (left := state["until"] - session.clock()) > 0 and shell.page.views and shell.page.views[-1] is view:
+            ui.show_error(message, wrong_pin_line(state["tries_left"], left))
+            await asyncio.sleep(min(1.0, left))
+        ui.busy(buttons, False)
+        ui.show_error(message, wrong_pin_line(state["tries_left"], 0))
+
+    def refused(tries_left: int, wait: float) -> None:
+        state["tries_left"], state["until"] = tries_left, session.clock() + wait
+        spinner.visible = False
+        if wait > 0:
+            ui.busy(buttons, True)
+            shell.page.run_task(count_down)
+        else:
+            ui.busy(buttons, False)
+            ui.show_error(message, wrong_pin_line(tries_left, 0))
+
     async def unlock(_: Any = None) -> None:
+        if state["until"] > session.clock():
+            return
         spinner.visible = True
         ui.busy(buttons, True)
         try:
-            await ui.offload(session.unlock, state["pin"])
+            await ui.offload(session.unlock, state["pin"], shell)
         except VaultWiped as exc:
-            ui.shell.toast(str(exc))
-            ui.shell.go("/caseload")
+            shell.toast(str(exc))
+            shell.go("/caseload")
+            return
+        except WrongPin as exc:
+            refused(exc.attempts_left, exc.retry_after_seconds)
+            return
+        except TryLater as exc:
+            refused(state["tries_left"], exc.seconds)
             return
         except VaultError as exc:
             spinner.visible = False
             ui.busy(buttons, False)
             ui.show_error(message, str(exc))
             return
-        ui.shell.go("/caseload")
+        shell.unlocked()
 
     pin = ui.field("PIN", "", lambda v: state.__setitem__("pin", v), password=True, number=True, on_submit=unlock, autofocus=True)
     buttons.append(ui.button("Unlock", unlock, "unlock", icon=ft.Icons.LOCK_OPEN))
-    last_shift = session.last_summary
-    return ui.view(
+    reason = shell.lock_reason
+    why = words(reason, minutes=session.settings.auto_lock_minutes).line
+    if reason is Status.SHIFT_ENDED and session.last_summary is not None:
+        why = f"{why} {summary_text(session.last_summary)}"
+    if state["tries_left"] < MAX_FAILED_ATTEMPTS:  # wrong PINs before this screen opened
+        message.visible = True
+        message.content.value = wrong_pin_line(state["tries_left"], 0)  # type: ignore[union-attr]
+    view = ui.view(
         "/unlock",
         "FieldPeer is locked",
         [
-            *([ui.text("Shift ended. " + summary_text(last_shift), 14, identifier="shift-summary")] if last_shift else []),
-            ui.text("Enter your PIN to open your caseload.", 16),
+            ui.text(why, 16, identifier="lock-reason"),
             pin,
             message,
             *buttons,
             spinner,
-            ui.text(f"{session.profile.vault.attempts_left()} attempts before this device erases its data.", 13),
         ],
     )
+    return view
 
 
 def build_enrol(ui: Ui) -> ft.View:
@@ -68,7 +101,7 @@ def build_enrol(ui: Ui) -> ft.View:
     spinner = working("Setting up…")
     buttons: list[ft.Control] = []
 
-    async def run(work: Any, *args: str) -> None:
+    async def run(work: Any, *args: Any) -> None:
         spinner.visible = True
         ui.busy(buttons, True)
         try:
@@ -78,13 +111,13 @@ def build_enrol(ui: Ui) -> ft.View:
             ui.busy(buttons, False)
             ui.show_error(message, str(exc))
             return
-        ui.shell.go("/caseload")
+        ui.shell.unlocked()
 
     async def enrol(_: Any = None) -> None:
-        await run(session.enrol, form["server"].strip(), form["code"].strip(), form["pin"], form["pin_again"])
+        await run(session.enrol, form["server"].strip(), form["code"].strip(), form["pin"], form["pin_again"], ui.shell)
 
     async def offline_demo(_: Any = None) -> None:
-        await run(session.start_offline_demo, form["pin"], form["pin_again"])
+        await run(session.start_offline_demo, form["pin"], form["pin_again"], ui.shell)
 
     def setter(key: str) -> Any:
         return lambda value: form.__setitem__(key, value)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from fieldpeer.screens.session import Locked
+
 if TYPE_CHECKING:
     from fieldpeer.app import Shell
 
@@ -20,7 +22,7 @@ TOUCH = 48  # px: minimum touch target
 
 
 class Ui:
-    def __init__(self, shell: "Shell") -> None:
+    def __init__(self, shell: Shell) -> None:
         self.shell = shell
 
     def size(self, base: float) -> float:
@@ -34,7 +36,7 @@ class Ui:
         if inspect.iscoroutinefunction(handler):
 
             async def wrapped_async(event: Any = None) -> Any:
-                self.shell.session.touch()
+                self.shell.touch()
                 try:
                     return await handler(event)
                 except Exception as exc:  # noqa: BLE001 - the peer must see something, and nothing is lost
@@ -44,7 +46,7 @@ class Ui:
             return wrapped_async
 
         def wrapped(event: Any = None) -> Any:
-            self.shell.session.touch()
+            self.shell.touch()
             try:
                 return handler(event)
             except Exception as exc:  # noqa: BLE001
@@ -54,6 +56,9 @@ class Ui:
         return wrapped
 
     def _report(self, exc: Exception) -> None:
+        if isinstance(exc, Locked):  # another tab ended the shift: show the PIN screen, not an error
+            self.shell.check_lock()
+            return
         log.error("handler failed: %s", type(exc).__name__)  # the type only: messages may quote what was typed
         self.shell.toast(str(exc) if isinstance(exc, (ValueError, LookupError)) else "Something went wrong; your saved work is safe.")
 

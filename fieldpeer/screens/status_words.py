@@ -1,0 +1,101 @@
+"""What the app says about sync and locking: one table of states and their words.
+
+The sync view, the caseload's sync badge, End shift and the unlock screen all read their
+status words here, so nothing says "All done" while records wait, "sent" before the agency
+confirmed (the outbox marks an entry sent only on the agency's receipt), or "Shift ended"
+after a plain lock. Pure Python: no Flet, no store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Status(Enum):
+    # where the records stand
+    PRACTICE = "practice"  # the offline demo: there is no agency, nothing ever leaves the phone
+    SYNCING = "syncing"
+    WAITING = "waiting"  # records wait; no failed attempt known
+    NOT_REACHED = "not_reached"  # records wait and the last attempt failed
+    SET_ASIDE = "set_aside"  # nothing waits, but the agency refused some records
+    ALL_SENT = "all_sent"  # the agency confirmed every record
+    # why the phone is locked
+    FIRST_OPEN = "first_open"
+    LOCKED = "locked"  # Lock now
+    IDLE_LOCKED = "idle_locked"
+    SHIFT_ENDED = "shift_ended"  # End shift, and the agency confirmed everything
+    SHIFT_NOT_ENDED = "shift_not_ended"  # End shift with records still waiting: the phone stays open
+
+
+@dataclass(frozen=True)
+class Words:
+    badge: str  # short: the caseload's sync icon label
+    line: str  # a sentence: sync view, unlock screen, toasts
+
+
+# {pending} {quarantined} {error} {minutes} are filled in by `words`.
+WORDS: dict[Status, Words] = {
+    Status.PRACTICE: Words("Sync: practice profile, nothing is sent", "This practice profile has no agency: nothing leaves this phone."),
+    Status.SYNCING: Words("Sync: sending…", "Sending to the agency…"),
+    Status.WAITING: Words("Sync: {pending} waiting", "{pending_records} waiting to reach the agency."),
+    Status.NOT_REACHED: Words(
+        "Sync: {pending} waiting, agency not reached",
+        "The agency was not reached: {error} {pending_records} wait safely on this phone and go with the next sync.",
+    ),
+    Status.SET_ASIDE: Words("Sync: {quarantined} set aside", "Everything else reached the agency; {quarantined} set aside by the agency (see below)."),
+    Status.ALL_SENT: Words("Sync: all sent", "All done: the agency has every record."),
+    Status.FIRST_OPEN: Words("", "Enter your PIN to open your caseload."),
+    Status.LOCKED: Words("", "Locked. Enter your PIN to open your caseload."),
+    Status.IDLE_LOCKED: Words("", "Locked after {minutes} minutes without use. Enter your PIN to continue."),
+    Status.SHIFT_ENDED: Words("", "Shift ended: the agency has every record. Enter your PIN to start the next shift."),
+    Status.SHIFT_NOT_ENDED: Words(
+        "", "Shift not ended: {pending_records} have not reached the agency yet. The phone stays open; try End shift again when the network is back."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SyncFacts:
+    pending: int
+    quarantined: int
+    can_sync: bool  # enrolled with an agency (not the offline practice profile)
+    syncing: bool = False
+    error: str = ""  # why the last attempt failed, if it did
+
+
+def sync_status(facts: SyncFacts) -> Status:
+    if not facts.can_sync:
+        return Status.PRACTICE
+    if facts.syncing:
+        return Status.SYNCING
+    if facts.pending:
+        return Status.NOT_REACHED if facts.error else Status.WAITING
+    if facts.quarantined:
+        return Status.SET_ASIDE
+    return Status.ALL_SENT
+
+
+def words(status: Status, *, pending: int = 0, quarantined: int = 0, error: str = "", minutes: int = 0) -> Words:
+    values = {
+        "pending": pending, "quarantined": quarantined, "minutes": minutes, "error": error.strip() or "no connection.",
+        "pending_records": f"{pending} record{'' if pending == 1 else 's'}",
+    }
+    template = WORDS[status]
+    return Words(template.badge.format(**values), template.line.format(**values))
+
+
+def sync_words(facts: SyncFacts) -> Words:
+    return words(sync_status(facts), pending=facts.pending, quarantined=facts.quarantined, error=facts.error)
+
+
+def wait_clock(seconds: float) -> str:
+    """0:27, 4:05: how long until the next PIN may be tried."""
+    whole = max(0, int(seconds + 0.999))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def wrong_pin_line(tries_left: int, wait_seconds: float) -> str:
+    """The unlock screen's one line after a wrong PIN."""
+    tries = f"{tries_left} {'try' if tries_left == 1 else 'tries'} left before this phone is erased."
+    return f"That PIN is not right. {tries}" + (f" Try again in {wait_clock(wait_seconds)}" if wait_seconds > 0 else "")

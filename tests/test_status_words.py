@@ -1,0 +1,50 @@
+"""The one table of sync and lock states and their words (fieldpeer/screens/status_words.py):
+nothing says "All done" while records wait, "sent" before the agency confirmed, or "Shift
+ended" after a plain lock."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldpeer.screens.status_words import WORDS, Status, SyncFacts, sync_status, sync_words, wait_clock, words, wrong_pin_line
+
+
+@pytest.mark.parametrize(
+    ("facts", "status"),
+    [
+        (SyncFacts(pending=0, quarantined=0, can_sync=True), Status.ALL_SENT),
+        (SyncFacts(pending=3, quarantined=0, can_sync=True), Status.WAITING),
+        (SyncFacts(pending=3, quarantined=0, can_sync=True, error="No network."), Status.NOT_REACHED),
+        (SyncFacts(pending=0, quarantined=2, can_sync=True), Status.SET_ASIDE),
+        (SyncFacts(pending=0, quarantined=0, can_sync=True, error="No network."), Status.ALL_SENT),  # nothing left to send
+        (SyncFacts(pending=3, quarantined=0, can_sync=True, syncing=True), Status.SYNCING),
+        (SyncFacts(pending=0, quarantined=0, can_sync=False), Status.PRACTICE),  # the offline demo has no agency
+        (SyncFacts(pending=5, quarantined=0, can_sync=False), Status.PRACTICE),
+    ],
+)
+def test_each_situation_gets_its_state(facts: SyncFacts, status: Status) -> None:
+    assert sync_status(facts) is status
+
+
+def test_every_state_has_words_and_only_all_sent_says_all_done() -> None:
+    assert set(WORDS) == set(Status)
+    for status in Status:
+        said = words(status, pending=3, quarantined=1, error="No network.", minutes=5)
+        assert "{" not in said.badge + said.line, status  # every placeholder filled
+        assert ("All done" in said.line) == (status is Status.ALL_SENT), status
+        assert ("all sent" in said.badge) == (status is Status.ALL_SENT), status
+        assert ("Shift ended" in said.line) == (status is Status.SHIFT_ENDED), status
+
+
+def test_waiting_records_are_never_called_sent() -> None:
+    for error in ("", "The agency could not be reached."):
+        said = sync_words(SyncFacts(pending=1, quarantined=0, can_sync=True, error=error))
+        assert " sent" not in said.line and "all sent" not in said.badge and "1 record " in said.line
+    assert sync_words(SyncFacts(pending=2, quarantined=0, can_sync=True)).badge == "Sync: 2 waiting"
+
+
+def test_wrong_pin_is_one_line_with_tries_left_and_a_countdown() -> None:
+    assert wrong_pin_line(9, 0) == "That PIN is not right. 9 tries left before this phone is erased."
+    assert wrong_pin_line(1, 0) == "That PIN is not right. 1 try left before this phone is erased."
+    assert wrong_pin_line(2, 27.2) == "That PIN is not right. 2 tries left before this phone is erased. Try again in 0:28"
+    assert [wait_clock(s) for s in (0, 0.2, 27, 60, 299.5)] == ["0:00", "0:01", "0:27", "1:00", "5:00"]
