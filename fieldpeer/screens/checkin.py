@@ -1,35 +1,62 @@
 """Pre-crisis check-in guided by the person's own WRAP, ending with the safety question.
 
-Any answer but a clear "no" shows crisis resources at once (988, the agency's crisis line,
-the person's crisis-plan supporters) and, on save, raises an urgent alert that syncs first.
+Any answer but a clear "no" raises the urgent alert to the supervisor the moment it is chosen
+(before the check-in is saved: Back or a dead battery cannot silence it) and shows crisis
+resources at once: 988 to call or text, the agency's crisis line, the person's supporters.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import flet as ft
 
 from fieldpeer.config import crisis_lines
-from fieldpeer.domain import Escalation, SafetyAnswer, WrapSection, Zone
+from fieldpeer.domain import DraftKind, Escalation, SafetyAnswer, WrapSection, Zone
+from fieldpeer.records import SafetyAlert
+from fieldpeer.screens import form_store
+from fieldpeer.screens.drafting import DraftGuard, guarded, scroll_into_view, scroll_key
 from fieldpeer.screens.forms import CheckinForm
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store import people, wrap
+from fieldpeer.store import drafts, people, wrap
 
 CRISIS_KEY = "crisis-resources"
-LAYOUT_PAUSE = 0.15  # seconds
 SAFETY_QUESTION = "Are you thinking about hurting yourself or someone else?"
+ALERT_DELIVERED = "The alert was already sent to your supervisor."
+ALERT_QUEUED = "The alert to your supervisor is queued and will be sent at the next sync, before anything else."
+ALERT_STAYS = "Leaving or discarding this check-in does not withdraw it."
 
 
-def crisis_panel(ui: Ui, form: CheckinForm) -> ft.Control:
-    lines = [
-        item
-        for n, line in enumerate(crisis_lines())
-        for item in (ui.call_button(f"Call {line.name}: {line.phone}", line.phone, f"call-line-{n}"), *([ui.text(line.note, 13)] if line.note else []))
-    ]
+def alert_words(ui: Ui, alert: SafetyAlert) -> str:
+    """The truth about the alert: sent only once the agency confirmed it, queued until then."""
+    return ALERT_DELIVERED if form_store.alert_reached_agency(ui.shell.session.store, alert.person_id, alert.id) else ALERT_QUEUED
+
+
+def digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+
+
+def crisis_button(ui: Ui, label: str, url: str, identifier: str, icon: Any) -> ft.Control:
+    """A one-tap call or text link whose words grow with the text size and wrap instead of overflowing."""
+    button = ft.FilledButton(
+        content=ft.Text(label, size=ui.size(16), color=ft.Colors.WHITE, no_wrap=False), icon=icon, url=url,
+        bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE,
+        style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=16, vertical=14), icon_size=ui.size(20)),
+    )
+    return ft.Semantics(identifier=identifier, content=button)
+
+
+def crisis_panel(ui: Ui, form: CheckinForm, alert_line: str) -> ft.Control:
+    lines: list[ft.Control] = []
+    for n, line in enumerate(crisis_lines()):
+        lines.append(crisis_button(ui, f"Call {line.name}: {line.phone}", f"tel:{digits(line.phone)}", f"call-line-{n}", ft.Icons.CALL))
+        if line.text:
+            lines.append(crisis_button(ui, f"Text {line.text}", f"sms:{digits(line.text)}", f"text-line-{n}", ft.Icons.SMS))
+        if line.note:
+            lines.append(ui.text(line.note, 13))
     supporters = [
-        ui.call_button(f"Call {s.name}: {s.phone}" + (f" ({s.relationship})" if s.relationship else ""), s.phone, f"call-supporter-{n}") if s.phone else ui.text(s.name, 15)
+        crisis_button(ui, f"Call {s.name}: {s.phone}" + (f" ({s.relationship})" if s.relationship else ""), f"tel:{digits(s.phone)}", f"call-supporter-{n}", ft.Icons.CALL)
+        if s.phone else ui.text(s.name, 15)
         for n, s in enumerate(form.supporters())
     ]
     return ft.Semantics(
@@ -41,9 +68,9 @@ def crisis_panel(ui: Ui, form: CheckinForm) -> ft.Control:
                     ui.text("This is outside peer support. Stay with the person and connect them to crisis help:", 15),
                     *lines,
                     *([ui.text("Their crisis-plan supporters:", 15, bold=True), *supporters] if supporters else []),
-                    ui.text("Saving this check-in sends an urgent alert to your supervisor first.", 14),
+                    ui.text(alert_line, 14, bold=True, identifier="alert-state"),
                 ],
-                spacing=6,
+                spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             ),
             bgcolor=ft.Colors.RED_50, border=ft.Border.all(2, ft.Colors.RED_700), border_radius=8, padding=12,
         ),
@@ -54,55 +81,95 @@ def build(ui: Ui, person_id: str) -> ft.View:
     shell, store = ui.shell, ui.shell.session.store
     person = people.get_person(store, person_id)
     form = CheckinForm(person_id=person_id, plan=wrap.get_wrap_plan(store, person_id))
-    crisis_box = ft.Column([], key=ft.ScrollKey(CRISIS_KEY))
+    kept = form_store.form_draft(store, DraftKind.CHECKIN, person_id)
+    if kept:
+        form.restore(kept[1])
+    opened_as = form.draft()
+    alert: list[SafetyAlert] = [a for a in [wrap.alert_for_checkin(store, form.checkin_id)] if a]  # one at most
+    crisis_box = ft.Column([], key=scroll_key(CRISIS_KEY))
     actions_box = ft.Column([])
     message = ui.error("", "checkin-error")
+
+    def leaving_note() -> str:
+        return f"{alert_words(ui, alert[0])} {ALERT_STAYS}" if alert else ""
+
+    def keep() -> bool:
+        drafts.save_form_draft(store, DraftKind.CHECKIN, person_id, form.draft(), record_id=form.checkin_id)
+        return True
+
+    def discard() -> None:
+        drafts.discard_form_draft(store, DraftKind.CHECKIN, person_id, form.checkin_id)
+
+    guard = DraftGuard(ui, changed=lambda: form.draft() != opened_as, keep=keep, discard=discard, leaving_note=leaving_note)
 
     def toggle(collection: set[str], after: Any = None) -> Any:
         def change(key: str, on: bool) -> None:
             collection.add(key) if on else collection.discard(key)
+            guard.poke()
             if after:
                 after()
 
         return change
 
-    def refresh_actions() -> None:
+    def action_chips() -> list[ft.Control]:
         options = sorted(set(form.suggested_actions()) | form.actions)
-        actions_box.controls = [ui.chips([(a, a) for a in options], form.actions, toggle(form.actions), "action")] if options else [ui.text("Their plan lists no actions for this zone yet.", 14)]
-        shell.page.update()
+        return [ui.chips([(a, a) for a in options], form.actions, toggle(form.actions), "action")] if options else [ui.text("Their plan lists no actions for this zone yet.", 14)]
 
     def choose_zone(value: str) -> None:
         form.zone = Zone(value)
-        refresh_actions()
+        actions_box.controls = action_chips()
+        guard.poke()
+        shell.page.update()
+
+    def show_crisis() -> None:
+        crisis_box.controls = [crisis_panel(ui, form, alert_words(ui, alert[0]) if alert else ALERT_QUEUED)] if form.escalation is Escalation.URGENT or alert else []
 
     async def answer_safety(value: str) -> None:
         form.safety = SafetyAnswer(value)
-        crisis_box.controls = [crisis_panel(ui, form)] if form.escalation is Escalation.URGENT else []
+        if form.escalation is Escalation.URGENT and not alert:
+            raised = wrap.raise_safety_alert(store, person_id, form.checkin_id, form.safety)  # now, not on save
+            alert.extend([raised] if raised else [])
+            guard.keep_draft()  # the draft names the alert's check-in id: reopening continues this check-in
+        else:
+            guard.poke()
+        show_crisis()
         shell.page.update()
         if crisis_box.controls:  # bring the resources into view at once, not below the fold
-            await asyncio.sleep(LAYOUT_PAUSE)  # the client lays the panel out first, else there is nothing to scroll to
-            await view.controls[0].scroll_to(scroll_key=ft.ScrollKey(CRISIS_KEY), duration=250)  # type: ignore[attr-defined]
+            await scroll_into_view(view, CRISIS_KEY)
 
     def save(_: Any) -> None:
         checkin, errors = form.to_checkin()
         if checkin is None:
             ui.show_error(message, " ".join(errors.values()))
             return
-        _, alert = wrap.record_checkin(store, checkin)
-        shell.toast("Check-in saved. Urgent alert queued to sync first." if alert else "Check-in saved.")
+        _, saved_alert = wrap.record_checkin(store, checkin)
+        guard.done()
         shell.go(f"/person/{person_id}")
+        if saved_alert and form_store.alert_reached_agency(store, person_id, saved_alert.id):
+            shell.toast(f"Check-in saved. {ALERT_DELIVERED}")
+        else:
+            shell.toast("Check-in saved. Urgent alert queued to sync first." if saved_alert else "Check-in saved.")
+
+    def setter(name: str) -> Any:
+        def change(value: str) -> None:
+            setattr(form, name, value)
+            guard.poke()
+
+        return change
 
     triggers = form.plan_items(WrapSection.TRIGGERS)
     signs = form.plan_items(WrapSection.EARLY_WARNING_SIGNS)
     supporters = [(s.name, s.name) for s in form.supporters()]
-    refresh_actions_initial = sorted(set(form.suggested_actions()))
-    actions_box.controls = [ui.chips([(a, a) for a in refresh_actions_initial], form.actions, toggle(form.actions), "action")] if refresh_actions_initial else [ui.text("Their plan lists no actions for this zone yet.", 14)]
+    actions_box.controls = action_chips()
+    show_crisis()
+    back = f"/person/{person_id}"
     view = ui.view(
         f"/person/{person_id}/checkin",
         f"Check-in · {person.preferred_name}",
         [
+            *([ui.text("Continued from your draft.", 14, identifier="draft-restored")] if kept else []),
             *([] if form.plan else [ui.text("No WRAP on file yet: you can still check in, and write the plan together later.", 14)]),
-            ui.field("How are you today? (in their words)", "", lambda v: setattr(form, "feeling_today", v), multiline=True),
+            ui.field("How are you today? (in their words)", form.feeling_today, setter("feeling_today"), multiline=True),
             ui.heading("Triggers present"),
             ui.chips([(t, t) for t in triggers], form.triggers, toggle(form.triggers), "trigger") if triggers else ui.text("No triggers in their plan.", 14),
             ui.heading("Early warning signs present"),
@@ -114,12 +181,13 @@ def build(ui: Ui, person_id: str) -> ft.View:
             *([ui.heading("Supporters contacted"), ui.chips(supporters, form.supporters_contacted, toggle(form.supporters_contacted), "supporter")] if supporters else []),
             ui.heading("Safety question"),
             ui.text(SAFETY_QUESTION, 16, bold=True),
-            ui.choices(SafetyAnswer.choices(), None, answer_safety, "safety"),
+            ui.choices(SafetyAnswer.choices(), form.safety.value if form.safety else None, answer_safety, "safety"),
             crisis_box,
-            ui.field("Anything else", "", lambda v: setattr(form, "notes", v), multiline=True),
+            ui.field("Anything else", form.notes, setter("notes"), multiline=True),
             message,
             ui.button("Save check-in", save, "save-checkin", icon=ft.Icons.CHECK),
+            ft.Semantics(identifier="draft-status", live_region=True, content=guard.status),
         ],
-        back=f"/person/{person_id}",
+        back=back,
     )
-    return view
+    return guarded(ui, view, guard, back)

@@ -6,15 +6,29 @@ of every form are tested without a UI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
 from fieldpeer import domain
 from fieldpeer.config import ServiceCatalog, service_catalog
-from fieldpeer.domain import ContactMode, ContactSetting, Intervention, SafetyAnswer, WrapSection, Zone
-from fieldpeer.records import Checkin, Consent, ContactNote, CrisisPlan, Narrative, Supporter, WrapPlan, WrapPlanSection
+from fieldpeer.domain import ContactMode, ContactSetting, Intervention, OutreachOutcome, SafetyAnswer, WrapSection, Zone
+from fieldpeer.records import (
+    Checkin,
+    Consent,
+    ContactNote,
+    CrisisPlan,
+    Narrative,
+    OutreachAttempt,
+    Supporter,
+    WrapPlan,
+    WrapPlanSection,
+    new_id,
+    signing_problems,
+)
+from fieldpeer.screens import dates
 
 Errors = dict[str, str]  # field name -> message a person can act on
 
@@ -69,12 +83,12 @@ class NoteForm:
     version: int = 1
 
     @classmethod
-    def new(cls, person_id: str | None, now: datetime, catalog: ServiceCatalog | None = None) -> "NoteForm":
+    def new(cls, person_id: str | None, now: datetime, catalog: ServiceCatalog | None = None) -> NoteForm:
         catalog = catalog or service_catalog()
         return cls(person_id=person_id, day=now.date().isoformat(), start=clock(now), end=clock(now), service_code=catalog.phone_default)
 
     @classmethod
-    def from_note(cls, note: ContactNote) -> "NoteForm":
+    def from_note(cls, note: ContactNote) -> NoteForm:
         return cls(
             person_id=note.person_id, day=note.starts_at.date().isoformat(), start=clock(note.starts_at), end=clock(note.ends_at),
             mode=note.mode.value if note.mode else "", setting=note.setting.value if note.setting else "", service_code=note.service_code,
@@ -103,16 +117,56 @@ class NoteForm:
             return None
         return domain.contact_minutes(start, end)
 
+    def units_estimate(self, catalog: ServiceCatalog | None = None) -> int | None:
+        """The phone's own unit count (before the daily cap, which the agency applies)."""
+        minutes = self.minutes()
+        service = (catalog or service_catalog()).get(self.service_code)
+        return None if minutes is None or service is None else domain.billable_units(minutes, service.rule)
+
     def units_preview(self, catalog: ServiceCatalog | None = None) -> str:
-        """Shown as the peer types: "45 min · 3 units" (before the daily cap, checked on save)."""
+        """Shown as the peer types: "45 min · about 3 units (estimate; the agency confirms)"."""
         minutes = self.minutes()
         if minutes is None:
             return "Check the times"
-        service = (catalog or service_catalog()).get(self.service_code)
-        if service is None:
-            return f"{minutes} min"
-        units = domain.billable_units(minutes, service.rule)
-        return f"{minutes} min · {counted(units, 'unit')}"
+        units = self.units_estimate(catalog)
+        return f"{minutes} min" if units is None else f"{minutes} min · {units_estimate_text(units)}"
+
+    def set_duration(self, minutes: int) -> None:
+        """A duration chip: the end follows the start (kept within the day of the contact)."""
+        start = datetime.combine(date.today(), parse_clock(self.start))
+        end = min(start + timedelta(minutes=minutes), start.replace(hour=23, minute=59))
+        self.end = clock(end)
+
+    def apply_defaults(self, mode: str, setting: str, service_code: str) -> None:
+        """Start a new note where the last one with this person left off (each can be changed)."""
+        self.mode = self.mode or mode
+        self.setting = self.setting or setting or default_setting_for(self.mode)
+        self.service_code = service_code or self.service_code
+
+    def sign_problems(self, catalog: ServiceCatalog | None = None) -> Errors:
+        """Everything that stops signing, keyed by the field it belongs to (in screen order)."""
+        note, errors = self.to_note()
+        if note is None:
+            return errors
+        for problem in signing_problems(note):
+            name = SIGNING_FIELDS.get(problem, "form")
+            errors[name] = f"{errors[name]} {problem}" if name in errors else problem
+        if note.service_code and (catalog or service_catalog()).get(note.service_code) is None:
+            errors.setdefault("service_code", "That service code is not in the agency's list.")
+        return {name: errors[name] for name in NOTE_FIELDS if name in errors}
+
+    def sign_summary(self, person_name: str, today: date, catalog: ServiceCatalog | None = None) -> str:
+        """The one line a peer confirms before signing: person, date, minutes, units."""
+        start, end = self.times()
+        units = self.units_estimate(catalog) or 0
+        return f"{person_name} · {contact_span(start, end, today)} · {domain.contact_minutes(start, end)} min · about {counted(units, 'unit')}"
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the peer typed, to tell whether anything changed since the screen opened."""
+        values = asdict(self)
+        for name in ("note_id", "version"):
+            values.pop(name)
+        return values
 
     def to_note(self) -> tuple[ContactNote | None, Errors]:
         errors: Errors = {}
@@ -141,34 +195,70 @@ class NoteForm:
         if self.note_id:
             values["id"] = self.note_id
         try:
-            return ContactNote(**values), {}  # type: ignore[arg-type]
+            return ContactNote(**values), {}
         except ValidationError as exc:
             return None, {"form": "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))}
 
 
+NOTE_FIELDS = ("day", "time", "mode", "setting", "service_code", "interventions", "goal", "intervention", "response", "plan", "follow_up", "form")
+"""Every field that can carry an error, in the order the form shows them (the first one is scrolled to)."""
+SIGNING_FIELDS = {
+    "Choose how you met (mode).": "mode",
+    "Choose where you met (setting).": "setting",
+    "Choose the service.": "service_code",
+    "Choose at least one intervention.": "interventions",
+    "Set an end time after the start time.": "time",
+    "Describe what you did.": "intervention",
+    "Describe how the person responded.": "response",
+    "Describe the plan / next steps.": "plan",
+}
+"""records.signing_problems' messages, by the field each belongs to (an unknown one goes to the form)."""
+DURATION_CHIPS = (15, 30, 45, 60)
+UNITS_CAVEAT = "estimate; the agency confirms"
+
+
+def units_estimate_text(units: int) -> str:
+    return f"about {counted(units, 'unit')} ({UNITS_CAVEAT})"
+
+
+def contact_span(start: datetime, end: datetime, today: date) -> str:
+    """When a contact happened, as people read it: "Today, 9:00 am–10:30 am"."""
+    return f"{dates.day_words(start.date(), today)}, {dates.clock_time(start)}–{dates.clock_time(end)}"
+
+
 QUICK_MINUTES = (5, 10, 15, 30)
+REACHED = "reached"
+PHONE_OUTCOMES = [(REACHED, "Reached them"), *OutreachOutcome.choices()]
 
 
 @dataclass
 class PhoneForm:
-    """The telephone quick log: person, duration, a short note, maybe a follow-up."""
+    """The telephone quick log: did the call reach them, how long, a short note, maybe a follow-up.
+    A call that did not reach the person is an outreach attempt: no duration, no units, not a contact."""
 
     person_id: str
+    outcome: str = REACHED
     minutes: str = "10"
     summary: str = ""
     follow_up: str = ""
 
+    @property
+    def reached(self) -> bool:
+        return self.outcome == REACHED
+
     def parse(self) -> tuple[int, str, date | None, Errors]:
         errors: Errors = {}
-        try:
-            minutes = int(self.minutes.strip())
-            if not 1 <= minutes <= 24 * 60:
-                raise ValueError
-        except ValueError:
-            errors["minutes"] = "Enter the call's length in minutes."
-            minutes = 0
-        if not self.summary.strip():
-            errors["summary"] = "Write a short note about the call."
+        minutes = 0
+        if self.reached:
+            try:
+                minutes = int(self.minutes.strip())
+                if not 1 <= minutes <= 24 * 60:
+                    raise ValueError
+            except ValueError:
+                errors["minutes"] = "Enter the call's length in minutes."
+                minutes = 0
+            if not self.summary.strip():
+                errors["summary"] = "Write a short note about the call."
         try:
             follow_up = parse_day(self.follow_up)
         except ValueError as exc:
@@ -176,9 +266,42 @@ class PhoneForm:
             follow_up = None
         return minutes, self.summary.strip(), follow_up, errors
 
+    def attempt(self, at: datetime) -> tuple[OutreachAttempt | None, Errors]:
+        """The outreach attempt to save when the call did not reach the person."""
+        _, note, follow_up, errors = self.parse()
+        if errors:
+            return None, errors
+        outcome = OutreachOutcome(self.outcome)
+        return OutreachAttempt(person_id=self.person_id, attempted_at=at, outcome=outcome, note=note, follow_up_on=follow_up), {}
+
+
+def plain(value: Any) -> Any:
+    """A form's value as JSON (sets sorted, enums by code), for its encrypted draft."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+class Drafted:
+    """A form kept as a draft while the peer types: `draft()` gives what they typed as JSON,
+    `restore()` puts it back. DRAFT_FIELDS names what is kept (never the ids of other records)."""
+
+    DRAFT_FIELDS: tuple[str, ...] = ()
+
+    def draft(self) -> dict[str, Any]:
+        return {name: plain(getattr(self, name)) for name in self.DRAFT_FIELDS}
+
+    def restore(self, values: dict[str, Any]) -> None:
+        for name in self.DRAFT_FIELDS:
+            if name in values:
+                current = getattr(self, name)
+                setattr(self, name, set(values[name]) if isinstance(current, set) else values[name])
+
 
 @dataclass
-class ConsentForm:
+class ConsentForm(Drafted):
     """A consent as the person signed it. A release of information needs every element of
     42 CFR 2.31: who may disclose, what, to whom, for what purpose, and when it ends."""
 
@@ -191,6 +314,8 @@ class ConsentForm:
     purpose: str = ""
     signed_on: str = ""
     expires_on: str = ""
+
+    DRAFT_FIELDS = ("kind", "discloser", "recipient", "information", "purpose", "signed_on", "expires_on")
 
     def parse(self) -> tuple[Consent | None, Errors]:
         errors: Errors = {}
@@ -223,7 +348,7 @@ class ConsentForm:
 
 
 @dataclass
-class CheckinForm:
+class CheckinForm(Drafted):
     """A pre-crisis check-in walked through the person's own WRAP."""
 
     person_id: str
@@ -236,6 +361,14 @@ class CheckinForm:
     supporters_contacted: set[str] = field(default_factory=set)
     safety: SafetyAnswer | None = None
     notes: str = ""
+    checkin_id: str = field(default_factory=new_id)  # known before saving: an alert raised earlier names it
+
+    DRAFT_FIELDS = ("checkin_id", "feeling_today", "triggers", "warning_signs", "zone", "actions", "supporters_contacted", "safety", "notes")
+
+    def restore(self, values: dict[str, Any]) -> None:
+        super().restore(values)
+        self.zone = Zone(self.zone)
+        self.safety = SafetyAnswer(self.safety) if self.safety else None
 
     def plan_items(self, section: WrapSection) -> list[str]:
         return list(self.plan.section(section).items) if self.plan else []
@@ -266,7 +399,7 @@ class CheckinForm:
             return None, {"safety": "Ask the safety question before saving."}
         return (
             Checkin(
-                person_id=self.person_id, wrap_plan_id=self.plan.id if self.plan else None, feeling_today=self.feeling_today,
+                id=self.checkin_id, person_id=self.person_id, wrap_plan_id=self.plan.id if self.plan else None, feeling_today=self.feeling_today,
                 triggers_present=sorted(self.triggers), warning_signs_present=sorted(self.warning_signs), zone=self.zone,
                 actions_chosen=sorted(self.actions), supporters_contacted=sorted(self.supporters_contacted), safety=self.safety, notes=self.notes,
             ),
@@ -279,7 +412,7 @@ def lines(text: str) -> list[str]:
 
 
 @dataclass
-class WrapForm:
+class WrapForm(Drafted):
     """Each section edited as two lists, one item per line."""
 
     person_id: str
@@ -288,8 +421,15 @@ class WrapForm:
     actions: dict[WrapSection, str] = field(default_factory=dict)
     supporters: str = ""  # "Name, phone, relationship" per line
 
+    DRAFT_FIELDS = ("items", "actions", "supporters")
+
+    def restore(self, values: dict[str, Any]) -> None:
+        super().restore(values)
+        self.items = {WrapSection(k): v for k, v in self.items.items()}
+        self.actions = {WrapSection(k): v for k, v in self.actions.items()}
+
     @classmethod
-    def from_plan(cls, person_id: str, plan: WrapPlan | None) -> "WrapForm":
+    def from_plan(cls, person_id: str, plan: WrapPlan | None) -> WrapForm:
         form = cls(person_id=person_id, based_on_version=plan.version if plan else None)
         for section in WrapSection:
             if plan and section is not WrapSection.CRISIS_PLAN:

@@ -1,19 +1,53 @@
-"""Contact note: every required element, units as you go, save draft, sign; then addenda only."""
+"""Contact note: every required element in sections a peer can collapse or jump between, units
+as an estimate until the agency confirms them, kept as a draft while typing, signed after a
+one-line confirmation; then read-only, addenda only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import flet as ft
 
-from fieldpeer.config import service_catalog
+from fieldpeer.config import agency_zone, service_catalog
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, ReviewState
-from fieldpeer.screens.forms import NoteForm, default_setting_for
-from fieldpeer.screens.widgets import Ui
-from fieldpeer.store import feedback, notes, people
 from fieldpeer.records import ContactNote, NoteFeedback
+from fieldpeer.screens import dates
+from fieldpeer.screens.drafting import DraftGuard, guarded, scroll_into_view, scroll_key
+from fieldpeer.screens.forms import (
+    DURATION_CHIPS,
+    NOTE_FIELDS,
+    NoteForm,
+    clock,
+    contact_span,
+    counted,
+    default_setting_for,
+    parse_clock,
+    units_estimate_text,
+)
+from fieldpeer.screens.widgets import TOUCH, Ui
+from fieldpeer.store import feedback, notes, people
+from fieldpeer.store.billing import NoteUnits
 
 NOW_BUTTON_WIDTH = 124  # both rows alike, so the two time fields line up
+DAYS_BACK = 366  # the date picker reaches a year back (late notes); never into the future
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    fields: tuple[str, ...]  # the NOTE_FIELDS it holds, so an error opens its section
+
+
+SECTIONS = (
+    Section("when", "When", ("day", "time")),
+    Section("what", "What you did", ("mode", "setting", "service_code", "interventions")),
+    Section("story", "The story (GIRP)", ("goal", "intervention", "response", "plan")),
+    Section("next", "Next steps", ("follow_up", "form")),
+)
 
 
 def build(ui: Ui, person_id: str | None = None, note_id: str | None = None) -> ft.View:
@@ -22,113 +56,362 @@ def build(ui: Ui, person_id: str | None = None, note_id: str | None = None) -> f
         existing = notes.get_note(store, note_id)
         if existing.status is NoteStatus.SIGNED:
             return signed_view(ui, existing)
-        form = NoteForm.from_note(existing)
-    else:
-        form = NoteForm.new(person_id, ui.shell.session.now())
+        return edit_view(ui, NoteForm.from_note(existing))
+    form = NoteForm.new(person_id, ui.shell.session.now())
+    if person_id:
+        last = notes.defaults_for_person(store, person_id)
+        form.apply_defaults(last.mode or "", last.setting or "", last.service_code)
     return edit_view(ui, form)
+
+
+@dataclass
+class SectionBox:
+    """A collapsible section: a header that toggles it, and its body."""
+
+    section: Section
+    body: ft.Column
+    header: ft.Control = field(init=False)
+    chevron: ft.Icon = field(init=False)
 
 
 def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     shell, store = ui.shell, ui.shell.session.store
     person = people.get_person(store, form.person_id) if form.person_id else None
     catalog = service_catalog()
+    opened_as = form.snapshot()
+    opened_id = form.note_id
     units = ui.text(form.units_preview(catalog), 15, bold=True, identifier="units")
     message = ui.error("", "note-error")
+    errors = {name: ui.error("", f"error-{name}") for name in NOTE_FIELDS}
     start = ui.field("Start (HH:MM)", form.start, lambda v: update(start=v))
     end = ui.field("End (HH:MM)", form.end, lambda v: update(end=v))
+    today = shell.session.today()
+
+    def day_label(day: date) -> str:
+        return dates.day_words(day, today)
+
+    day_face = ft.Text(day_label(date.fromisoformat(form.day)) if form.day else "Choose…", size=ui.size(16))
+    follow_face = ft.Text(day_label(date.fromisoformat(form.follow_up)) if form.follow_up else "None", size=ui.size(16))
     setting_box = ft.Column([])
 
+    def changed() -> None:
+        guard.poke()
+
     def refresh_units() -> None:
-        units.content.value = form.units_preview(catalog)  # type: ignore[attr-defined]
+        units.content.value = form.units_preview(catalog)  # type: ignore[attr-defined]  # ui.text wraps its Text in Semantics
         shell.page.update()
 
     def update(**values: Any) -> None:
         for key, value in values.items():
             setattr(form, key, value)
         refresh_units()
+        changed()
 
-    def now_button(which: str) -> Any:
+    def setter(name: str) -> Callable[[str], None]:
+        return lambda value: update(**{name: value})
+
+    def times_changed() -> None:
+        start.value, end.value = form.start, form.end
+        refresh_units()
+        changed()
+
+    def now_button(which: str) -> Callable[[Any], None]:
         def press(_: Any) -> None:
             getattr(form, f"{which}_now")(shell.session.now())
-            start.value, end.value = form.start, form.end
-            refresh_units()
+            day_face.value = day_label(date.fromisoformat(form.day))
+            times_changed()
 
         return press
+
+    def duration(minutes: int) -> Callable[[Any], None]:
+        def press(_: Any) -> None:
+            form.set_duration(minutes)
+            times_changed()
+
+        return press
+
+    # --- pickers (Flet 1.0: dialogs opened with page.show_dialog) -------------------------
+
+    def pick_day(target: str, face: ft.Text, first: date, last: date) -> Callable[[Any], None]:
+        def chosen(e: Any) -> None:
+            if e.control.value is None:
+                return
+            picked = e.control.value.date() if isinstance(e.control.value, datetime) else e.control.value
+            setattr(form, target, picked.isoformat())
+            face.value = day_label(picked)
+            refresh_units()
+            changed()
+
+        def open_picker(_: Any) -> None:
+            current = getattr(form, target)
+            value = datetime.combine(date.fromisoformat(current), time()) if current else datetime.combine(first if first > shell.session.today() else shell.session.today(), time())
+            shell.page.show_dialog(ft.DatePicker(
+                value=value, first_date=datetime.combine(first, time()), last_date=datetime.combine(last, time()),
+                current_date=datetime.combine(shell.session.today(), time()), help_text="Choose the date", on_change=ui.act(chosen),
+            ))
+
+        return open_picker
+
+    def pick_time(which: str) -> Callable[[Any], None]:
+        def chosen(e: Any) -> None:
+            if e.control.value is None:
+                return
+            setattr(form, which, clock(datetime.combine(date.today(), e.control.value)))
+            times_changed()
+
+        def open_picker(_: Any) -> None:
+            try:
+                value = parse_clock(getattr(form, which))
+            except ValueError:
+                value = shell.session.now().time()
+            shell.page.show_dialog(ft.TimePicker(value=value, help_text=f"{which.title()} time", on_change=ui.act(chosen)))
+
+        return open_picker
+
+    def date_button(label: str, face: ft.Text, on_click: Callable[[Any], None], identifier: str) -> ft.Control:
+        content = ft.Row(
+            [ft.Column([ft.Text(label, size=ui.size(12)), face], spacing=0, expand=True), ft.Icon(ft.Icons.CALENDAR_MONTH, semantics_label="choose a date")],
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        )
+        button = ft.OutlinedButton(
+            content=content, on_click=ui.act(on_click),
+            style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=4), padding=ft.Padding.symmetric(horizontal=12, vertical=6)),
+        )
+        return ft.Semantics(identifier=identifier, content=ft.Container(button, height=max(TOUCH + 12, ui.size(TOUCH + 12))))
+
+    def time_row(text_field: ft.TextField, which: str) -> ft.Control:
+        text_field.suffix_icon = ft.IconButton(ft.Icons.SCHEDULE, tooltip=f"Choose the {which} time", on_click=ui.act(pick_time(which)), width=TOUCH, height=TOUCH)
+        label = "Start now" if which == "start" else "End now"
+        return ft.Row(
+            [ft.Container(text_field, expand=True), ft.Container(ui.button(label, now_button(which), f"{which}-now", primary=False), width=ui.size(NOW_BUTTON_WIDTH))],
+            vertical_alignment=ft.CrossAxisAlignment.START,
+        )
+
+    # --- the what ------------------------------------------------------------------------
 
     def choose_mode(mode: str) -> None:
         form.mode = mode
         if not form.setting and (suggested := default_setting_for(mode)):
             form.setting = suggested
             setting_box.controls = [setting_menu()]
+        changed()
         shell.page.update()
 
     def setting_menu() -> ft.Control:
-        return ui.picker("Where (setting)", ContactSetting.choices(), form.setting, lambda v: update(setting=v), "setting")
+        return ui.picker("Where (setting)", ContactSetting.choices(), form.setting, setter("setting"), "setting")
 
     setting_box.controls = [setting_menu()]
 
-    def toggle(collection: set[str]) -> Any:
-        return lambda key, on: collection.add(key) if on else collection.discard(key)
+    def toggle(collection: set[str]) -> Callable[[str, bool], None]:
+        def change(key: str, on: bool) -> None:
+            collection.add(key) if on else collection.discard(key)
+            changed()
 
-    def show(errors: str) -> None:
-        ui.show_error(message, errors)
+        return change
 
-    def save(_: Any = None) -> ContactNote | None:
-        note, errors = form.to_note()
-        if note is None:
-            show(" ".join(errors.values()))
-            return None
-        saved = notes.save_draft(store, note)
-        form.note_id, form.version = saved.id, saved.version
-        show("")
-        shell.toast("Draft saved.")
-        return saved
+    def clear_follow_up(_: Any) -> None:
+        form.follow_up = ""
+        follow_face.value = "None"
+        changed()
+        shell.page.update()
 
-    def sign(_: Any) -> None:
-        saved = save()
-        if saved is None:
-            return
-        try:
-            notes.sign_note(store, saved.id)
-        except notes.NoteError as exc:
-            show(str(exc))
-            return
-        shell.toast("Note signed. It will sync with the agency.")
-        shell.go(f"/person/{saved.person_id}" if saved.person_id else "/caseload")
+    # --- sections ------------------------------------------------------------------------
 
     goals = [(g.id, g.text) for g in person.goals] if person else []
-    title = f"Contact note · {person.preferred_name}" if person else "Contact note"
-    return ui.view(
-        f"/note/{form.note_id}" if form.note_id else f"/person/{form.person_id}/note/new",
-        title,
-        [
-            ui.field("Date (YYYY-MM-DD)", form.day, lambda v: update(day=v)),
-            ft.Row([ft.Container(start, expand=True), ft.Container(ui.button("Start now", now_button("start"), "start-now", primary=False), width=NOW_BUTTON_WIDTH)]),
-            ft.Row([ft.Container(end, expand=True), ft.Container(ui.button("End now", now_button("end"), "end-now", primary=False), width=NOW_BUTTON_WIDTH)]),
+    bodies: dict[str, list[ft.Control]] = {
+        "day": [date_button("Date", day_face, pick_day("day", day_face, today - timedelta(days=DAYS_BACK), today), "day")],
+        "time": [
+            time_row(start, "start"),
+            time_row(end, "end"),
+            ft.Row(
+                [ft.Text("Length:", size=ui.size(14)), *[ui.button(f"{m} min", duration(m), f"duration-{m}", primary=False) for m in DURATION_CHIPS]],
+                wrap=True, spacing=6, run_spacing=6, vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            ),
             units,
-            ui.picker("How (mode)", ContactMode.choices(), form.mode, choose_mode, "mode"),
-            setting_box,
-            ui.picker("Service", [(c.code, f"{c.code} · {c.label}") for c in catalog.codes], form.service_code, lambda v: update(service_code=v), "service"),
+        ],
+        "mode": [ui.picker("How (mode)", ContactMode.choices(), form.mode, choose_mode, "mode")],
+        "setting": [setting_box],
+        "service_code": [ui.picker("Service", [(c.code, f"{c.code} · {c.label}") for c in catalog.codes], form.service_code, setter("service_code"), "service")],
+        "interventions": [
             ui.heading("Interventions"),
             ui.chips(Intervention.choices(), form.interventions, toggle(form.interventions), "intervention"),
             *([ui.heading("Goals addressed"), ui.chips(goals, form.goal_ids, toggle(form.goal_ids), "goal")] if goals else []),
-            ui.field("Goal / purpose of the contact", form.goal, lambda v: setattr(form, "goal", v), multiline=True),
-            ui.field("Intervention: what you did together", form.intervention, lambda v: setattr(form, "intervention", v), multiline=True),
-            ui.field("Response: how the person responded", form.response, lambda v: setattr(form, "response", v), multiline=True),
-            ui.field("Plan / next steps", form.plan, lambda v: setattr(form, "plan", v), multiline=True),
-            ui.field("Follow-up date (YYYY-MM-DD, optional)", form.follow_up, lambda v: setattr(form, "follow_up", v)),
-            message,
-            ft.Row([ui.button("Save draft", save, "save-draft", primary=False, expand=True), ui.button("Sign", sign, "sign-note", icon=ft.Icons.VERIFIED, expand=True)]),
         ],
-        back=f"/person/{form.person_id}" if form.person_id else "/caseload",
+        "goal": [ui.field("Goal / purpose of the contact", form.goal, setter("goal"), multiline=True)],
+        "intervention": [ui.field("Intervention: what you did together", form.intervention, setter("intervention"), multiline=True)],
+        "response": [ui.field("Response: how the person responded", form.response, setter("response"), multiline=True)],
+        "plan": [ui.field("Plan / next steps", form.plan, setter("plan"), multiline=True)],
+        "follow_up": [
+            ft.Row(
+                [ft.Container(date_button("Follow-up date (optional)", follow_face, pick_day("follow_up", follow_face, today, today + timedelta(days=DAYS_BACK)), "follow-up"), expand=True),
+                 ui.button("No follow-up", clear_follow_up, "clear-follow-up", primary=False)],
+                wrap=True, vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            ),
+        ],
+        "form": [message],
+    }
+    boxes: dict[str, SectionBox] = {}
+    column_items: list[ft.Control] = []
+    for section in SECTIONS:
+        body = ft.Column(
+            [ft.Column([*bodies[name], errors[name]], spacing=4, key=scroll_key(f"field-{name}")) for name in section.fields],
+            spacing=12,
+        )
+        box = SectionBox(section, body)
+        boxes[section.key] = box
+        box.chevron = ft.Icon(ft.Icons.EXPAND_LESS, semantics_label="collapse")
+        box.header = ft.Semantics(
+            identifier=f"section-{section.key}", header=True,
+            content=ft.Container(
+                ft.Row([ft.Text(section.title, size=ui.size(18), weight=ft.FontWeight.BOLD, expand=True), box.chevron], vertical_alignment=ft.CrossAxisAlignment.CENTER),
+                on_click=ui.act(lambda e, k=section.key: toggle_section(k)), height=max(TOUCH, ui.size(TOUCH)), border_radius=4,
+                padding=ft.Padding.symmetric(horizontal=4),
+            ),
+        )
+        column_items += [ft.Container(box.header, key=scroll_key(f"section-{section.key}")), body]
+
+    def set_open(key: str, on: bool) -> None:
+        box = boxes[key]
+        box.body.visible = on
+        box.chevron.icon = ft.Icons.EXPAND_LESS if on else ft.Icons.EXPAND_MORE
+        box.chevron.semantics_label = "collapse" if on else "expand"
+
+    def toggle_section(key: str) -> None:
+        set_open(key, not boxes[key].body.visible)
+        shell.page.update()
+
+    async def scroll_to(key: str) -> None:
+        await scroll_into_view(view, key)
+
+    async def jump(key: str) -> None:
+        set_open(key, True)
+        await scroll_to(f"section-{key}")
+
+    def jump_button(section: Section) -> ft.Control:
+        async def press(_: Any) -> None:
+            await jump(section.key)
+
+        words = ft.Text(section.title.split(" (")[0], size=ui.size(14))
+        return ft.Semantics(identifier=f"jump-{section.key}", content=ft.TextButton(content=words, on_click=ui.act(press), height=TOUCH))
+
+    jump_bar = ft.Row([jump_button(s) for s in SECTIONS], wrap=True, spacing=0, run_spacing=0)
+
+    # --- errors, saving, signing -----------------------------------------------------------
+
+    def show_errors(found: dict[str, str], summary: str = "") -> str | None:
+        """Each message at its field; open the sections holding one; returns the first field."""
+        for name, line in errors.items():
+            if name != "form":
+                line.content.value = found.get(name, "")  # type: ignore[union-attr]  # ui.error's content is a Text
+                line.visible = name in found
+        message.content.value = summary or found.get("form", "")  # type: ignore[union-attr]
+        message.visible = bool(message.content.value)  # type: ignore[union-attr]
+        for section in SECTIONS:
+            if any(name in found for name in section.fields):
+                set_open(section.key, True)
+        shell.page.update()
+        return next((name for name in NOTE_FIELDS if name in found), None)
+
+    def keep() -> bool:
+        """Save quietly as a draft (the autosave, and Keep as draft). False when the times do not parse yet."""
+        note, _ = form.to_note()
+        if note is None:
+            return False
+        saved = notes.save_draft(store, note)
+        form.note_id, form.version = saved.id, saved.version
+        return True
+
+    def discard() -> None:
+        if opened_id is None and form.note_id:
+            notes.discard_draft(store, form.note_id)  # a new note: nothing of it stays
+        elif form.note_id and form.snapshot() != opened_as:
+            note_id, version = form.note_id, form.version
+            for name, value in opened_as.items():  # an existing draft: back to how it was opened
+                setattr(form, name, value)
+            form.note_id, form.version = note_id, version
+            keep()
+
+    guard = DraftGuard(ui, changed=lambda: form.snapshot() != opened_as, keep=keep, discard=discard)
+
+    async def save(_: Any = None) -> None:
+        note, found = form.to_note()
+        if note is None:
+            first = show_errors(found)
+            if first:
+                await scroll_to(f"field-{first}")
+            return
+        keep()
+        show_errors({})
+        guard.status.value = f"Draft saved at {shell.session.now():%H:%M}."
+        shell.toast("Draft saved.")
+
+    async def sign(_: Any) -> None:
+        found = form.sign_problems(catalog)
+        if found:
+            guard.keep_draft()  # nothing typed is lost, but this is not the moment to say "Draft saved"
+            first = show_errors(found, "Before signing: " + " ".join(found.values()))
+            if first:
+                await scroll_to(f"field-{first}")
+            return
+        show_errors({})
+        confirm_sign()
+
+    def confirm_sign() -> None:
+        summary = form.sign_summary(person.preferred_name if person else "Community education", today, catalog)
+
+        def close_then(action: Callable[[], None]) -> Callable[[Any], None]:
+            def chosen(_: Any) -> None:
+                shell.page.pop_dialog()
+                action()
+
+            return chosen
+
+        def really_sign() -> None:
+            note, _ = form.to_note()
+            assert note is not None  # sign_problems found nothing a moment ago
+            saved = notes.save_draft(store, note)
+            form.note_id, form.version = saved.id, saved.version
+            try:
+                notes.sign_note(store, saved.id)
+            except notes.NoteError as exc:
+                show_errors({"form": str(exc)})
+                return
+            guard.done()
+            shell.go(f"/person/{saved.person_id}" if saved.person_id else "/caseload")
+            shell.toast("Note signed. It will sync with the agency.")
+
+        shell.page.show_dialog(ft.AlertDialog(
+            modal=True,
+            title=ft.Text("Sign this note?", size=ui.size(19)),
+            content=ft.Semantics(identifier="sign-summary", content=ft.Column(
+                [ft.Text(summary, size=ui.size(16), weight=ft.FontWeight.BOLD),
+                 ft.Text("Once signed it is read-only: it becomes a legal record, changed only by a dated addendum.", size=ui.size(15))],
+                tight=True, spacing=8,
+            )),
+            actions=[ui.button("Not yet", close_then(lambda: None), "cancel-sign", primary=False), ui.button("Sign", close_then(really_sign), "confirm-sign", icon=ft.Icons.VERIFIED)],
+        ))
+
+    title = f"Contact note · {person.preferred_name}" if person else "Contact note"
+    back = f"/person/{form.person_id}" if form.person_id else "/caseload"
+    view = ui.view(
+        f"/note/{form.note_id}" if form.note_id else f"/person/{form.person_id}/note/new",
+        title,
+        [
+            jump_bar,
+            *column_items,
+            ft.Row([ui.button("Save draft", save, "save-draft", primary=False, expand=True), ui.button("Sign", sign, "sign-note", icon=ft.Icons.VERIFIED, expand=True)]),
+            ft.Semantics(identifier="draft-status", live_region=True, content=guard.status),
+        ],
+        back=back,
     )
+    return guarded(ui, view, guard, back)
 
 
 def review_banner(ui: Ui, review: NoteFeedback | None) -> list[ft.Control]:
     """What the supervisor said, above everything else: a returned note asks for an addendum."""
     if review is None:
         return []
-    when = f"{review.reviewed_at.astimezone():%Y-%m-%d}"
+    when = dates.when(review.reviewed_at, ui.shell.session.now(), agency_zone())
     if review.state is ReviewState.RETURNED:
         text = f"Returned by {review.reviewer} on {when}: “{review.comment}” Answer with an addendum below."
         colour = ft.Colors.PURPLE_50
@@ -137,6 +420,11 @@ def review_banner(ui: Ui, review: NoteFeedback | None) -> list[ft.Control]:
     else:
         text, colour = f"Addendum sent; waiting for {review.reviewer} to review it again.", ft.Colors.BLUE_50
     return [ft.Semantics(identifier="review-banner", live_region=True, content=ft.Container(ui.text(text, 15, bold=review.state is ReviewState.RETURNED), bgcolor=colour, padding=12, border_radius=8))]
+
+
+def units_line(units: NoteUnits) -> str:
+    """The agency's figure once it has confirmed one; until then the phone's, marked as an estimate."""
+    return units_estimate_text(units.units) if units.estimate else f"{counted(units.units, 'unit')} (confirmed by the agency)"
 
 
 def signed_view(ui: Ui, note: ContactNote) -> ft.View:
@@ -149,20 +437,22 @@ def signed_view(ui: Ui, note: ContactNote) -> ft.View:
         shell.render()
 
     n = note.narrative
-    signed = note.signed_at.astimezone().strftime("%Y-%m-%d %H:%M") if note.signed_at else ""
+    now, zone = shell.session.now(), agency_zone()
+    signed = dates.when(note.signed_at, now, zone) if note.signed_at else ""
     facts = [
-        f"{note.starts_at:%Y-%m-%d} {note.starts_at:%H:%M}-{note.ends_at:%H:%M} ({note.minutes} min, {note.units} units)",
-        f"{note.mode.label if note.mode else ''} · {note.setting.label if note.setting else ''} · {note.service_code}",
-        "Interventions: " + (", ".join(i.label for i in note.interventions) or "none listed"),
+        ui.text(f"{contact_span(note.starts_at, note.ends_at, now.date())} · {note.minutes} min", 15),
+        ui.text(units_line(notes.note_units(store, note.id)), 15, identifier="signed-units"),
+        ui.text(f"{note.mode.label if note.mode else ''} · {note.setting.label if note.setting else ''} · {note.service_code}", 15),
+        ui.text("Interventions: " + (", ".join(i.label for i in note.interventions) or "none listed"), 15),
     ]
-    addenda = [ui.text(f"{a.written_at.astimezone():%Y-%m-%d %H:%M}: {a.text}", 14) for a in notes.list_addenda(store, note.id)]
+    addenda = [ui.text(f"{dates.when(a.written_at, now, zone)}: {a.text}", 14) for a in notes.list_addenda(store, note.id)]
     return ui.view(
         f"/note/{note.id}",
         "Signed note",
         [
             *review_banner(ui, feedback.feedback_for(store, note.id)),
             ui.text(f"Signed {signed}. A signed note is a legal record: it cannot be edited, only amended by an addendum.", 14, identifier="signed-banner"),
-            *[ui.text(f, 15) for f in facts],
+            *facts,
             *[item for label, text in (("Goal", n.goal), ("Intervention", n.intervention), ("Response", n.response), ("Plan", n.plan)) for item in (ui.heading(label), ui.text(text or "-", 15))],
             ui.heading("Addenda"),
             *(addenda or [ui.text("None yet.", 14)]),

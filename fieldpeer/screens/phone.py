@@ -1,16 +1,19 @@
-"""Telephone contact quick log: from the caseload in three taps (duration defaults to 10 min)."""
+"""Telephone quick log: from the caseload in three taps. The outcome comes first: a call that
+reached the person is a contact (duration defaults to 10 min); one that did not (no answer, a
+message, a wrong number) is an outreach attempt: no duration, no units, not a contact."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import flet as ft
 
-from fieldpeer.screens.forms import QUICK_MINUTES, PhoneForm, counted, follow_up_in
+from fieldpeer.domain import OutreachOutcome
+from fieldpeer.screens.forms import PHONE_OUTCOMES, QUICK_MINUTES, PhoneForm, counted, follow_up_in
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store import notes, people
+from fieldpeer.store import notes, outreach, people
 
 NO_FOLLOW_UP = "none"
+NOTE_LABEL = "Short note"
+ATTEMPT_NOTE_LABEL = "Short note (optional)"
 
 
 def build(ui: Ui, person_id: str) -> ft.View:
@@ -19,33 +22,57 @@ def build(ui: Ui, person_id: str) -> ft.View:
     form = PhoneForm(person_id=person_id)
     message = ui.error("", "phone-error")
     minutes_field = ui.field("Minutes", form.minutes, lambda v: setattr(form, "minutes", v), number=True)
+    summary = ui.field(NOTE_LABEL, "", lambda v: setattr(form, "summary", v), multiline=True, hint="What you talked about, what's next", autofocus=True)
+    duration = ft.Column([ui.heading("How long?"), ui.choices([(str(m), f"{m} min") for m in QUICK_MINUTES], form.minutes, lambda v: pick_minutes(v), "minutes"), minutes_field], spacing=8)
+    attempt_hint = ui.text("Not a contact: it is kept and reported, bills nothing, and does not count as this month's contact.", 14, identifier="attempt-hint")
+    save_button = ui.button("Save phone call", lambda e: save(), "save-phone", icon=ft.Icons.CHECK)
 
     def pick_minutes(value: str) -> None:
         form.minutes = minutes_field.value = value
         shell.page.update()
 
-    def save(_: Any = None) -> None:
-        minutes, summary, follow_up, errors = form.parse()
+    def choose_outcome(value: str) -> None:
+        form.outcome = value
+        duration.visible = form.reached
+        attempt_hint.visible = not form.reached
+        summary.label = NOTE_LABEL if form.reached else ATTEMPT_NOTE_LABEL
+        save_button.content.content = "Save phone call" if form.reached else "Save outreach attempt"  # type: ignore[attr-defined]  # ui.button: Semantics around the button
+        ui.show_error(message, "")
+
+    def save() -> None:
+        if not form.reached:
+            attempt, errors = form.attempt(session.now())
+            if attempt is None:
+                ui.show_error(message, " ".join(errors.values()))
+                return
+            outreach.log_outreach_attempt(session.store, person_id, attempt.outcome, attempt.note, attempted_at=attempt.attempted_at, follow_up_on=attempt.follow_up_on)
+            shell.go("/caseload")
+            shell.toast(f"Outreach attempt logged: {OutreachOutcome(form.outcome).label.lower()}. Not counted as a contact.")
+            return
+        minutes, text, follow_up, errors = form.parse()
         if errors:
             ui.show_error(message, " ".join(errors.values()))
             return
-        note = notes.log_phone_contact(session.store, person_id, minutes, summary, ended_at=session.now(), follow_up_on=follow_up)
-        shell.toast(f"Phone call logged: {note.minutes} min, {counted(note.units, 'unit')}.")
+        note = notes.log_phone_contact(session.store, person_id, minutes, text, ended_at=session.now(), follow_up_on=follow_up)
         shell.go("/caseload")
+        shell.toast(f"Phone call logged: {note.minutes} min, {counted(note.units, 'unit')}.")
 
+    attempt_hint.visible = False
     today = session.today()
+    follow_ups = [(NO_FOLLOW_UP, "No follow-up"), (follow_up_in(1, today), "Tomorrow"), (follow_up_in(7, today), "In a week")]
     return ui.view(
         f"/person/{person_id}/phone",
         f"Phone call · {person.preferred_name}",
         [
-            ui.heading("How long?"),
-            ui.choices([(str(m), f"{m} min") for m in QUICK_MINUTES], form.minutes, pick_minutes, "minutes"),
-            minutes_field,
-            ui.field("Short note", "", lambda v: setattr(form, "summary", v), multiline=True, hint="What you talked about, what's next", autofocus=True),
+            ui.heading("Did you reach them?"),
+            ui.choices(PHONE_OUTCOMES, form.outcome, choose_outcome, "outcome"),
+            attempt_hint,
+            duration,
+            summary,
             ui.heading("Follow up"),
-            ui.choices([(NO_FOLLOW_UP, "No follow-up"), (follow_up_in(1, today), "Tomorrow"), (follow_up_in(7, today), "In a week")], NO_FOLLOW_UP, lambda v: setattr(form, "follow_up", "" if v == NO_FOLLOW_UP else v), "follow-up"),
+            ui.choices(follow_ups, NO_FOLLOW_UP, lambda v: setattr(form, "follow_up", "" if v == NO_FOLLOW_UP else v), "follow-up"),
             message,
-            ui.button("Save phone call", save, "save-phone", icon=ft.Icons.CHECK),
+            save_button,
         ],
         back="/caseload",
     )
