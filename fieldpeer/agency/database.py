@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
+from fieldpeer.agency import review
 from fieldpeer.agency.tables import AgencyTable
 
 SCHEMA_VERSION = 1
@@ -36,6 +38,9 @@ def migrate_agency(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
         AgencyTable.metadata.create_all(conn)
+        with Session(bind=conn) as db:  # tables added to an older database start empty: fill them (cheap when done)
+            review.backfill(db)
+            db.flush()
         conn.execute(text("CREATE TABLE IF NOT EXISTS agency_schema (version INTEGER NOT NULL)"))
         if conn.execute(text("SELECT count(*) FROM agency_schema")).scalar_one() == 0:
             conn.execute(text("INSERT INTO agency_schema (version) VALUES (:v)"), {"v": SCHEMA_VERSION})
