@@ -114,3 +114,40 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest
 
 def test_migrations_are_numbered_in_order() -> None:
     assert [m.version for m in migrations.MIGRATIONS] == list(range(1, len(migrations.MIGRATIONS) + 1))
+
+
+def test_upgrade_from_6_encrypts_the_agency_and_supervisor_names_and_keeps_alerts(tmp_path: Path) -> None:
+    """Schema 6 kept the agency's name and supervisors' names in clear; the update encrypts them on
+    first unlock, and the alerts (rebuilt without a key to their check-in) keep their state."""
+    from datetime import datetime, timezone
+
+    from fieldpeer.domain import ReviewState, SafetyAnswer
+    from fieldpeer.records import Checkin, NoteFeedback
+    from fieldpeer.store import feedback, wrap
+    from fieldpeer.store.profile import get_peer_profile
+    from tests.test_no_plaintext import MARKER, marker_hits
+
+    profile = Profile(tmp_path / "profile", cost=TEST_COST)
+    old = profile.set_up(PIN, make_peer())
+    person = people.save_person(old, Person(preferred_name="Taylor"))
+    note = notes.sign_note(old, notes.save_draft(old, complete_note(person.id)).id)
+    with old.unit() as unit:
+        feedback.receive_feedback(unit, NoteFeedback(id=note.id, state=ReviewState.COSIGNED, reviewer="Dana", reviewed_at=datetime(2026, 11, 24, tzinfo=timezone.utc)))
+    _, alert = wrap.record_checkin(old, Checkin(person_id=person.id, safety=SafetyAnswer.UNSURE))
+    as_left_by_version_6(old.engine, agency_name=f"{MARKER} Agency")
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE note_feedback SET reviewer = ?", (f"{MARKER} Reviewer, LCSW",))
+    old.close()
+    assert marker_hits(profile.root)  # the old app's database does hold them in clear
+
+    with pytest.raises(migrations.KeyNeeded):  # a migration without the key cannot encrypt them
+        migrate(open_engine(profile.database_path))
+    store = profile.unlock(PIN)
+    assert schema_version(store.engine) == LATEST_VERSION
+    assert get_peer_profile(store).agency_name == f"{MARKER} Agency"
+    review = feedback.feedback_for(store, note.id)
+    assert review is not None and review.reviewer == f"{MARKER} Reviewer, LCSW"
+    assert alert is not None and wrap.alert_for_checkin(store, alert.checkin_id) == alert
+    assert people.list_caseload(store, note.starts_at.date()).entries[0].open_safety_alert
+    store.close()
+    assert marker_hits(profile.root) == {}

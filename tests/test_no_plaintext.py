@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from fieldpeer.logs import configure_logging
-from fieldpeer.domain import ConsentKind, SafetyAnswer, WrapSection
-from fieldpeer.store import consents, notes, people, wrap
+from fieldpeer.domain import AlertState, ConsentKind, DraftKind, OutreachOutcome, ReviewState, SafetyAnswer, WrapSection
+from fieldpeer.store import consents, drafts, notes, outreach, people, pulled, wrap
 from fieldpeer.store.profile import Profile
-from fieldpeer.records import Checkin, Consent, Goal, Narrative, Person, WrapPlan, WrapPlanSection
+from fieldpeer.records import AlertStatus, Checkin, Consent, Goal, Narrative, NoteFeedback, Person, WrapPlan, WrapPlanSection
 from tests.conftest import PIN, complete_note, make_peer
 
 MARKER = "ZQXMARKER"
@@ -34,7 +34,7 @@ def marker_hits(root: Path) -> dict[str, int]:
 def test_markers_written_through_every_service_never_reach_disk(profile: Profile) -> None:
     configure_logging(profile.log_dir)
     try:
-        store = profile.set_up(PIN, make_peer().model_copy(update={"name": f"{MARKER} peer"}))
+        store = profile.set_up(PIN, make_peer().model_copy(update={"name": f"{MARKER} peer", "agency_name": f"{MARKER} Agency"}))
         person = people.save_person(
             store,
             Person(preferred_name=f"{MARKER} name", strengths=[f"{MARKER} strength"], goals=[Goal(text=f"{MARKER} goal")], natural_supports=[f"{MARKER} aunt"]),
@@ -51,6 +51,17 @@ def test_markers_written_through_every_service_never_reach_disk(profile: Profile
         wrap.save_wrap_plan(store, plan, based_on_version=None)
         wrap.record_checkin(store, Checkin(person_id=person.id, safety=SafetyAnswer.YES, feeling_today=f"{MARKER} feeling", triggers_present=[f"{MARKER} t"]))
         consents.record_consent(store, Consent(person_id=person.id, kind=ConsentKind.RELEASE, recipient=f"{MARKER} clinic", purpose=MARKER, signed_on=date(2026, 11, 1)))
+        # What arrives from the agency: supervisors' names on reviews and alert statuses.
+        alert = wrap.raise_safety_alert(store, person.id, "checkin-typed", SafetyAnswer.UNSURE)
+        assert alert is not None
+        with store.unit() as unit:
+            pulled.apply_pulled(unit, NoteFeedback(id=note.id, state=ReviewState.RETURNED, comment=f"{MARKER} comment", reviewer=f"{MARKER} Reviewer, LCSW", reviewed_at=datetime(2026, 11, 25, tzinfo=timezone.utc)))
+            pulled.apply_pulled(unit, AlertStatus(id=alert.id, person_id=person.id, state=AlertState.ACKNOWLEDGED, by=f"{MARKER} Supervisor, LCSW", at=datetime(2026, 11, 25, tzinfo=timezone.utc), version=2))
+        # Typing kept for later, and a call that did not reach the person.
+        drafts.save_form_draft(store, DraftKind.CHECKIN, person.id, {"feeling_today": f"{MARKER} draft"}, record_id="checkin-typed")
+        drafts.save_form_draft(store, DraftKind.WRAP, person.id, {"triggers": [f"{MARKER} draft trigger"]})
+        drafts.discard_form_draft(store, DraftKind.WRAP, person.id)
+        outreach.log_outreach_attempt(store, person.id, OutreachOutcome.LEFT_MESSAGE, f"{MARKER} voicemail", attempted_at=datetime(2026, 11, 25, 10))
         with pytest.raises(Exception) as caught:
             notes.sign_note(store, "no-such-note")
         assert MARKER not in str(caught.value)

@@ -158,3 +158,24 @@ def test_pin_rules() -> None:
     assert pin_problem("12345") is not None
     assert pin_problem("000000") is not None
     assert pin_problem("345678") is not None
+
+
+def test_the_unlock_screen_can_read_tries_left_and_the_wait_without_trying_a_pin(profile: Profile, clock: FakeClock) -> None:
+    from fieldpeer.screens.dates import pin_line
+
+    profile.set_up(PIN, make_peer()).close()
+    assert profile.vault.pin_status().attempts_left == MAX_FAILED_ATTEMPTS and not profile.vault.pin_status().locked
+    for _ in range(5):
+        with pytest.raises(WrongPin):
+            profile.unlock("000111")
+    status = profile.vault.pin_status()
+    assert (status.attempts_left, status.wait_seconds, status.locked) == (5, 30, True)
+    clock.advance(3.5)
+    ticking = profile.vault.pin_status()
+    assert pin_line(ticking.attempts_left, ticking.wait_seconds) == "Try again in 0:27"  # it counts down
+    for _ in range(20):
+        profile.vault.pin_status()  # reading costs no attempt
+    clock.advance(27)
+    assert profile.vault.pin_status() == type(status)(5, 0.0)
+    assert pin_line(5, 0) == "5 tries left before this phone is erased"
+    profile.unlock(PIN).close()
