@@ -69,8 +69,9 @@ class Shell:
         self.page.run_task(self.page.push_route, self.route)
 
     def render(self) -> None:
+        view = self.build_view(self.route)  # built first: a failure leaves the old screen, not a blank one
         self.page.views.clear()
-        self.page.views.append(self.build_view(self.route))
+        self.page.views.append(view)
         self.page.update()
 
     @property

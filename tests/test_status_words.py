@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldpeer.screens.status_words import WORDS, Status, SyncFacts, sync_status, sync_words, wait_clock, words, wrong_pin_line
+from fieldpeer.screens.status_words import WORDS, Status, SyncFacts, sync_status, sync_words, words
 
 
 @pytest.mark.parametrize(
@@ -41,10 +41,3 @@ def test_waiting_records_are_never_called_sent() -> None:
         said = sync_words(SyncFacts(pending=1, quarantined=0, can_sync=True, error=error))
         assert " sent" not in said.line and "all sent" not in said.badge and "1 record " in said.line
     assert sync_words(SyncFacts(pending=2, quarantined=0, can_sync=True)).badge == "Sync: 2 waiting"
-
-
-def test_wrong_pin_is_one_line_with_tries_left_and_a_countdown() -> None:
-    assert wrong_pin_line(9, 0) == "That PIN is not right. 9 tries left before this phone is erased."
-    assert wrong_pin_line(1, 0) == "That PIN is not right. 1 try left before this phone is erased."
-    assert wrong_pin_line(2, 27.2) == "That PIN is not right. 2 tries left before this phone is erased. Try again in 0:28"
-    assert [wait_clock(s) for s in (0, 0.2, 27, 60, 299.5)] == ["0:00", "0:01", "0:27", "1:00", "5:00"]

@@ -4,33 +4,46 @@ from __future__ import annotations
 
 import flet as ft
 
-from fieldpeer.screens.forms import counted
+from fieldpeer import domain
+from fieldpeer.screens import dates
 from fieldpeer.screens.status_words import Status, sync_status, sync_words
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people
 
 
-def flag_labels(entry: people.CaseloadEntry) -> list[tuple[str, str]]:
-    """(text, colour) for each flag, most urgent first."""
-    flags = []
-    if entry.open_safety_alert:
-        flags.append(("Safety alert", ft.Colors.RED_700))
-    if entry.no_recent_contact:
-        flags.append(("No contact in 30 days", ft.Colors.ORANGE_800))
-    if entry.returned_notes:
-        flags.append((counted(entry.returned_notes, "note") + " returned by supervisor", ft.Colors.PURPLE_700))
-    if entry.plan_review_due:
-        flags.append(("Plan review due", ft.Colors.BLUE_800))
-    return flags
+# Colour only repeats what the icon and the words say (never colour alone).
+FLAG_COLOURS: dict[domain.FlagKind, str] = {
+    domain.FlagKind.SAFETY_ALERT: ft.Colors.RED_800,
+    domain.FlagKind.SUPERVISOR_FOLLOWING_UP: ft.Colors.DEEP_ORANGE_800,
+    domain.FlagKind.NOTES_RETURNED: ft.Colors.PURPLE_700,
+    domain.FlagKind.FOLLOW_UP_DUE: ft.Colors.BLUE_800,
+    domain.FlagKind.NO_RECENT_CONTACT: ft.Colors.BROWN_700,
+    domain.FlagKind.NO_CONTACT_YET: ft.Colors.BLUE_GREY_700,
+    domain.FlagKind.PLAN_REVIEW_DUE: ft.Colors.TEAL_800,
+}
+
+
+def flag_chips(ui: Ui, flags: list[domain.Flag], size: float = 13) -> list[ft.Control]:
+    """Each flag as an icon and its words, in the flag's colour, most pressing first."""
+    chips: list[ft.Control] = []
+    for flag in flags:
+        colour = FLAG_COLOURS.get(flag.kind, ft.Colors.ON_SURFACE)
+        chips.append(ft.Semantics(identifier=f"flag-{flag.kind.value}", content=ft.Row(
+            [ft.Icon(getattr(ft.Icons, flag.icon), size=ui.size(size + 3), color=colour), ft.Text(flag.words, size=ui.size(size), color=colour, weight=ft.FontWeight.W_600)],
+            spacing=4, tight=True, vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        )))
+    return chips
 
 
 def person_rows(ui: Ui, entries: list[people.CaseloadEntry], search: str) -> list[ft.Control]:
     shell = ui.shell
+    today = shell.session.today()
     rows: list[ft.Control] = []
     for entry in entries:
-        last = entry.last_contact.isoformat() if entry.last_contact else "never"
-        flags = [ui.text(text, 13, color=colour) for text, colour in flag_labels(entry)]
-        details = ft.Column([ui.text(entry.preferred_name, 16, bold=True), ui.text(f"Last contact: {last}", 13), ft.Row(flags, wrap=True, spacing=8)], spacing=2, expand=True)
+        words = [ui.text(entry.preferred_name, 16, bold=True)]
+        if entry.last_contact is not None:  # without one, the "No contact yet" flag says it: never "never" beside "30 days"
+            words.append(ui.text(dates.last_contact_words(entry.last_contact, today), 13))
+        details = ft.Column([*words, ft.Row(flag_chips(ui, entry.flags), wrap=True, spacing=10, run_spacing=2)], spacing=2, expand=True)
         open_person = ft.Semantics(
             identifier=f"person-{entry.person_id}", button=True, expand=True,  # read as its text: name, last contact, flags
             content=ft.Container(details, on_click=ui.act(lambda e, pid=entry.person_id: shell.go(f"/person/{pid}")), expand=True, padding=ft.Padding.symmetric(vertical=6)),

@@ -1,45 +1,75 @@
-"""One person: what to do next, their plan's goals and strengths, consents, and the timeline."""
+"""One person: what to do next (unfinished drafts first), their plan's goals and strengths,
+consents, and the timeline."""
 
 from __future__ import annotations
 
 import flet as ft
 
-from fieldpeer.screens.caseload import flag_labels
+from fieldpeer.config import agency_zone
+from fieldpeer.domain import DraftKind
+from fieldpeer.screens import dates
+from fieldpeer.screens.caseload import flag_chips
 from fieldpeer.screens.forms import counted
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store import consents, people
+from fieldpeer.store import consents, drafts, people
+
+DRAFT_ROUTES = {DraftKind.CHECKIN: "checkin", DraftKind.CONSENT: "consent", DraftKind.WRAP: "wrap"}
+
+
+def draft_route(draft: drafts.DraftSummary) -> str:
+    """Where "Continue draft" goes: the draft note itself, or the form (which restores its draft)."""
+    if draft.kind is DraftKind.NOTE:
+        return f"/note/{draft.record_id}"
+    return f"/person/{draft.person_id}/{DRAFT_ROUTES[draft.kind]}"
+
+
+def grid(controls: list[ft.Control], columns: int) -> ft.Control:
+    """Buttons laid out in equal columns, each filling its cell (not wrapped raggedly by their widths)."""
+    for control in controls:
+        control.expand = True
+        if isinstance(control, ft.Semantics) and control.content is not None:
+            control.content.expand = True
+    return ft.ResponsiveRow([ft.Row([c], col=12 // columns) for c in controls], spacing=8, run_spacing=8)
 
 
 def build(ui: Ui, person_id: str) -> ft.View:
-    shell, store = ui.shell, ui.shell.session.store
+    shell, session = ui.shell, ui.shell.session
+    store, today, now, zone = session.store, session.today(), session.now(), agency_zone()
     person = people.get_person(store, person_id)
-    entry = next((e for e in people.list_caseload(store, shell.session.today()).entries if e.person_id == person_id), None)
-    flags = [ui.text(text, 14, color=colour) for text, colour in flag_labels(entry)] if entry else []
-    actions = ft.Row(
-        [
-            ui.button("Contact note", lambda e: shell.go(f"/person/{person_id}/note/new"), "new-note", icon=ft.Icons.EDIT_NOTE),
-            ui.button("Phone call", lambda e: shell.go(f"/person/{person_id}/phone"), "new-phone", icon=ft.Icons.PHONE, primary=False),
-            ui.button("Check-in", lambda e: shell.go(f"/person/{person_id}/checkin"), "new-checkin", icon=ft.Icons.FAVORITE_BORDER, primary=False),
-            ui.button("WRAP plan", lambda e: shell.go(f"/person/{person_id}/wrap"), "open-wrap", icon=ft.Icons.MAP_OUTLINED, primary=False),
-            ui.button("Consent", lambda e: shell.go(f"/person/{person_id}/consent"), "new-consent", icon=ft.Icons.HANDSHAKE_OUTLINED, primary=False),
-        ],
-        wrap=True, spacing=8, run_spacing=8,
-    )
+    entry = next((e for e in people.list_caseload(store, today).entries if e.person_id == person_id), None)
+    flags = flag_chips(ui, entry.flags, 14) if entry else []
+    go = shell.go
+    unfinished = [
+        ui.button(f"{d.label} ({dates.when(d.updated_at, now, zone)})", lambda e, route=draft_route(d): go(route), f"continue-draft-{d.kind.value}", icon=ft.Icons.EDIT)
+        for d in drafts.drafts_for_person(store, person_id)
+    ]
+    actions = [
+        ui.button("Contact note", lambda e: go(f"/person/{person_id}/note/new"), "new-note", icon=ft.Icons.EDIT_NOTE),
+        ui.button("Log a call", lambda e: go(f"/person/{person_id}/phone"), "new-phone", icon=ft.Icons.PHONE_CALLBACK, primary=False),
+        ui.button("Check-in", lambda e: go(f"/person/{person_id}/checkin"), "new-checkin", icon=ft.Icons.FAVORITE_BORDER, primary=False),
+        ui.button("WRAP plan", lambda e: go(f"/person/{person_id}/wrap"), "open-wrap", icon=ft.Icons.MAP_OUTLINED, primary=False),
+        ui.button("Consent", lambda e: go(f"/person/{person_id}/consent"), "new-consent", icon=ft.Icons.HANDSHAKE_OUTLINED, primary=False),
+    ]
+    phone = getattr(person, "phone", "")  # a number only when the agency recorded one
+    if phone:
+        actions.insert(2, ui.call_button(f"Call {phone}", phone, "call-person", urgent=False))
+    columns = 1 if session.text_scale >= 1.4 else 2  # at the larger sizes a label needs the whole width
 
     def bullet_list(title: str, items: list[str], empty: str) -> list[ft.Control]:
         return [ui.heading(title), *([ui.text(f"• {item}", 15) for item in items] or [ui.text(empty, 14)])]
 
     timeline: list[ft.Control] = []
     for item in people.person_timeline(store, person_id, limit=200):
-        subtitle = " · ".join(filter(None, [item.at.strftime("%Y-%m-%d %H:%M"), item.status, counted(item.addenda, "addendum", "addenda") if item.addenda else ""]))
+        subtitle = " · ".join(filter(None, [dates.when(item.at, now, zone), item.status, item.units, counted(item.addenda, "addendum", "addenda") if item.addenda else ""]))
+        opens = item.kind not in ("checkin", people.OUTREACH)
         tile = ft.ListTile(
             title=ft.Text(item.title, size=ui.size(15)), subtitle=ft.Text(f"{subtitle}\n{item.detail[:140]}", size=ui.size(13)),
-            is_three_line=True, on_click=ui.act(lambda e, rid=item.record_id: shell.go(f"/note/{rid}")) if item.kind != "checkin" else None,
+            is_three_line=True, on_click=ui.act(lambda e, rid=item.record_id: go(f"/note/{rid}")) if opens else None,
         )
         timeline.append(ft.Semantics(identifier=f"timeline-{item.record_id}", content=tile))
     consent_lines = [
-        f"{c.kind.label}{' (42 CFR Part 2)' if c.part2 else ''}: {c.recipient or 'agency'}, signed {c.signed_on}"
-        + (f", revoked {c.revoked_on}" if c.revoked_on else f", expires {c.expires_on}" if c.expires_on else "")
+        f"{c.kind.label}{' (42 CFR Part 2)' if c.part2 else ''}: {c.recipient or 'agency'}, signed {dates.day_words(c.signed_on, today)}"
+        + (f", revoked {dates.day_words(c.revoked_on, today)}" if c.revoked_on else f", ends {dates.day_words(c.expires_on, today)}" if c.expires_on else "")
         for c in consents.list_consents(store, person_id)
     ]
     return ui.view(
@@ -47,8 +77,9 @@ def build(ui: Ui, person_id: str) -> ft.View:
         person.preferred_name,
         [
             ui.text(person.recovery_stage.label, 14),
-            ft.Row(flags, wrap=True, spacing=10),
-            actions,
+            ft.Row(flags, wrap=True, spacing=12, run_spacing=4),
+            *([ui.heading("Not finished"), grid(unfinished, 1)] if unfinished else []),
+            grid(actions, columns),
             *bullet_list("Goals", [g.text for g in person.goals], "No goals recorded yet."),
             *bullet_list("Strengths", person.strengths, "No strengths recorded yet."),
             *bullet_list("Natural supports", person.natural_supports, "None recorded yet."),

@@ -16,6 +16,9 @@ from pathlib import Path
 import httpx
 
 from fieldpeer import demo_data
+from fieldpeer.config import agency_zone
+from fieldpeer.screens import dates
+from fieldpeer.screens.dates import wall_clock
 from fieldpeer.screens.status_words import Status, SyncFacts
 from fieldpeer.store import outbox, sync_state
 from fieldpeer.store.profile import Profile
@@ -46,7 +49,7 @@ class FieldSession:
         profile: Profile,
         *,
         clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = lambda: datetime.now().replace(second=0, microsecond=0),
+        now: Callable[[], datetime] = lambda: wall_clock(datetime.now(agency_zone()), agency_zone()).replace(second=0, microsecond=0),
         http: httpx.Client | None = None,
         auto_sync_seconds: float | None = 30.0,
     ) -> None:
@@ -226,10 +229,11 @@ class FieldSession:
     def last_sync_at(self) -> str:
         value = sync_state.get_value(self.store, "last_sync_at")
         if not value:
-            return "never"
-        return datetime.fromisoformat(value).astimezone().strftime("%Y-%m-%d %H:%M")
+            return "not yet"
+        return dates.when(datetime.fromisoformat(value), self.now(), agency_zone())
 
     def today(self) -> date:
+        """The agency's date (`now` is the agency's wall clock)."""
         return self.now().date()
 
 

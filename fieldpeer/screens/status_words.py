@@ -87,15 +87,3 @@ def words(status: Status, *, pending: int = 0, quarantined: int = 0, error: str 
 
 def sync_words(facts: SyncFacts) -> Words:
     return words(sync_status(facts), pending=facts.pending, quarantined=facts.quarantined, error=facts.error)
-
-
-def wait_clock(seconds: float) -> str:
-    """0:27, 4:05: how long until the next PIN may be tried."""
-    whole = max(0, int(seconds + 0.999))
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
-def wrong_pin_line(tries_left: int, wait_seconds: float) -> str:
-    """The unlock screen's one line after a wrong PIN."""
-    tries = f"{tries_left} {'try' if tries_left == 1 else 'tries'} left before this phone is erased."
-    return f"That PIN is not right. {tries}" + (f" Try again in {wait_clock(wait_seconds)}" if wait_seconds > 0 else "")

@@ -97,9 +97,11 @@ def build(ui: Ui) -> ft.View:
         "Sync / End shift",
         [
             status,
-            ui.text(f"Waiting to send: {facts.pending}", 15, identifier="pending-count"),
-            ui.text(f"Last successful sync: {session.last_sync_at()}", 14, identifier="last-sync"),
-            last,
+            *([  # the practice profile sends nothing: no counts of what "waits"
+                ui.text(f"Waiting to send: {facts.pending}", 15, identifier="pending-count"),
+                ui.text(f"Last successful sync: {session.last_sync_at()}", 14, identifier="last-sync"),
+                *([last] if session.last_summary else []),
+            ] if facts.can_sync else []),
             ui.text("End shift sends everything and locks the phone once the agency has confirmed every record.", 14),
             ft.ResponsiveRow([ft.Container(b, col={"xs": 12, "sm": 6}) for b in buttons], spacing=8, run_spacing=8),
             progress,

@@ -11,10 +11,11 @@ from typing import Any
 
 import flet as ft
 
-from fieldpeer.screens.status_words import Status, words, wrong_pin_line
+from fieldpeer.screens.dates import pin_line
+from fieldpeer.screens.status_words import Status, words
 from fieldpeer.screens.sync_view import summary_text
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store.vault import MAX_FAILED_ATTEMPTS, TryLater, VaultError, VaultWiped, WrongPin
+from fieldpeer.store.vault import TryLater, VaultError, VaultWiped, WrongPin
 from fieldpeer.sync.client import SyncError
 
 
@@ -24,32 +25,25 @@ def working(label: str) -> ft.Control:
 
 def build(ui: Ui) -> ft.View:
     shell, session = ui.shell, ui.shell.session
-    state: dict[str, Any] = {"pin": "", "tries_left": session.profile.vault.attempts_left(), "until": 0.0}
+    vault = session.profile.vault
+    state = {"pin": ""}
     message = ui.error("", "unlock-error")
     spinner = working("Opening…")
     buttons: list[ft.Control] = []
 
-    async def count_down() -> None:
-        """One line, updated each second: "… Try again in 0:27"; Unlock stays off meanwhile."""
-        while (left := state["until"] - session.clock()) > 0 and shell.page.views and shell.page.views[-1] is view:
-            ui.show_error(message, wrong_pin_line(state["tries_left"], left))
-            await asyncio.sleep(min(1.0, left))
-        ui.busy(buttons, False)
-        ui.show_error(message, wrong_pin_line(state["tries_left"], 0))
+    def show_pin_status() -> float:
+        """One line from the vault's counter: "2 tries left before this phone is erased", or
+        "Try again in 0:27" with Unlock off. Returns the seconds still to wait."""
+        status = vault.pin_status()
+        ui.show_error(message, pin_line(status.attempts_left, status.wait_seconds))
+        ui.busy(buttons, status.locked)
+        return status.wait_seconds
 
-    def refused(tries_left: int, wait: float) -> None:
-        state["tries_left"], state["until"] = tries_left, session.clock() + wait
-        spinner.visible = False
-        if wait > 0:
-            ui.busy(buttons, True)
-            shell.page.run_task(count_down)
-        else:
-            ui.busy(buttons, False)
-            ui.show_error(message, wrong_pin_line(tries_left, 0))
+    async def count_down() -> None:
+        while show_pin_status() > 0 and shell.page.views and shell.page.views[-1] is view:
+            await asyncio.sleep(1)
 
     async def unlock(_: Any = None) -> None:
-        if state["until"] > session.clock():
-            return
         spinner.visible = True
         ui.busy(buttons, True)
         try:
@@ -58,11 +52,9 @@ def build(ui: Ui) -> ft.View:
             shell.toast(str(exc))
             shell.go("/caseload")
             return
-        except WrongPin as exc:
-            refused(exc.attempts_left, exc.retry_after_seconds)
-            return
-        except TryLater as exc:
-            refused(state["tries_left"], exc.seconds)
+        except (WrongPin, TryLater):
+            spinner.visible = False
+            shell.page.run_task(count_down)
             return
         except VaultError as exc:
             spinner.visible = False
@@ -77,20 +69,14 @@ def build(ui: Ui) -> ft.View:
     why = words(reason, minutes=session.settings.auto_lock_minutes).line
     if reason is Status.SHIFT_ENDED and session.last_summary is not None:
         why = f"{why} {summary_text(session.last_summary)}"
-    if state["tries_left"] < MAX_FAILED_ATTEMPTS:  # wrong PINs before this screen opened
-        message.visible = True
-        message.content.value = wrong_pin_line(state["tries_left"], 0)  # type: ignore[union-attr]
-    view = ui.view(
-        "/unlock",
-        "FieldPeer is locked",
-        [
-            ui.text(why, 16, identifier="lock-reason"),
-            pin,
-            message,
-            *buttons,
-            spinner,
-        ],
-    )
+    status = vault.pin_status()  # wrong PINs before this screen opened (another tab, a reload)
+    message.visible = bool(line := pin_line(status.attempts_left, status.wait_seconds))
+    message.content.value = line  # type: ignore[union-attr]
+    view = ui.view("/unlock", "FieldPeer is locked", [ui.text(why, 16, identifier="lock-reason"), pin, message, *buttons, spinner])
+    if status.locked:
+        for button in buttons:
+            button.content.disabled = True  # type: ignore[attr-defined]
+        shell.page.run_task(count_down)
     return view
 
 

@@ -28,6 +28,10 @@ class Ui:
     def size(self, base: float) -> float:
         return round(base * self.shell.session.text_scale, 1)
 
+    def target(self, text_size: float, padding: float = 22) -> float:
+        """Height of a one-line control holding text of `text_size` (already scaled): at least 48 px."""
+        return max(TOUCH, round(text_size * 1.45 + padding))
+
     def act(self, handler: Callable[..., Any]) -> Callable[[Any], Any]:
         """Wrap an event handler: count as activity; a failure becomes a message, not a dead screen.
 
@@ -106,6 +110,7 @@ class Ui:
             label=label, value=value, hint_text=hint, error=error or None, multiline=multiline, min_lines=3 if multiline else None,
             max_lines=8 if multiline else 1, password=password, autofocus=autofocus,  # no reveal icon: it has no label and is 40 px
             keyboard_type=ft.KeyboardType.NUMBER if number else ft.KeyboardType.TEXT, text_size=self.size(16),
+            label_style=ft.TextStyle(size=self.size(16)), hint_style=ft.TextStyle(size=self.size(15)),
             on_change=self.act(lambda e: on_change(e.control.value)), on_submit=self.act(on_submit) if on_submit else None,
         )
 
@@ -135,21 +140,22 @@ class Ui:
                 ))
                 for key, text in options
             ]
+            # As tall as its options (a short list leaves no empty sheet), scrolling past 85% of the screen.
             sheet = ft.BottomSheet(
-                ft.Container(ft.Column([self.heading(label), *rows], tight=True, spacing=0, scroll=ft.ScrollMode.AUTO), padding=ft.Padding.symmetric(vertical=12)),
-                scrollable=True, show_drag_handle=True,
+                ft.Container(ft.Column([self.heading(label), *rows], tight=True, spacing=0, scroll=ft.ScrollMode.AUTO), padding=ft.Padding.only(left=8, right=8, bottom=12)),
+                scrollable=True, show_drag_handle=True, size_constraints=ft.BoxConstraints(max_height=(self.shell.page.height or 800) * 0.85),
             )
             self.shell.page.show_dialog(sheet)
 
         face = ft.Row(
-            [ft.Column([ft.Text(label, size=self.size(12)), current], spacing=0, expand=True), ft.Icon(ft.Icons.ARROW_DROP_DOWN)],
+            [ft.Column([ft.Text(label, size=self.size(12)), current], spacing=0, expand=True), ft.Icon(ft.Icons.ARROW_DROP_DOWN, size=self.size(24))],
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
         )
-        button = ft.OutlinedButton(
+        button = ft.OutlinedButton(  # its height follows the text: label and value grow with the text size
             content=face, on_click=self.act(open_sheet),
-            style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=4), padding=ft.Padding.symmetric(horizontal=12, vertical=6)),
+            style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=4), padding=ft.Padding.symmetric(horizontal=12, vertical=8)),
         )
-        return ft.Semantics(identifier=identifier, content=ft.Container(button, height=TOUCH + 12))
+        return ft.Semantics(identifier=identifier, content=button)
 
     def chips(self, options: Iterable[tuple[str, str]], selected: set[str], on_toggle: Callable[[str, bool], None], identifier: str) -> ft.Control:
         chips = []
@@ -158,13 +164,15 @@ class Ui:
                 label=ft.Text(label, size=self.size(14)), selected=key in selected,
                 on_select=self.act(lambda e, key=key: on_toggle(key, bool(e.control.selected))),
             )
-            chips.append(ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(chip, height=TOUCH)))
+            chips.append(ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(chip, height=self.target(self.size(14)))))
         return ft.Row(chips, wrap=True, spacing=6, run_spacing=4)
 
     def choices(self, options: Iterable[tuple[str, str]], value: str | None, on_change: Callable[[str], Any], identifier: str) -> ft.Control:
         """A single choice as radio buttons (each row a 48 px target)."""
         radios = [
-            ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(ft.Radio(value=key, label=label), height=TOUCH))
+            ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(
+                ft.Radio(value=key, label=label, label_style=ft.TextStyle(size=self.size(15))), height=self.target(self.size(15), 14),
+            ))
             for key, label in options
         ]
         if inspect.iscoroutinefunction(on_change):
@@ -184,15 +192,25 @@ class Ui:
     # lands on is the button itself, so that is where the name must be (its text, or the
     # icon's semantics label).
 
+    def _button_style(self) -> ft.ButtonStyle:
+        # No fixed height: 14 px above and below a line of text make 48 px at the normal size,
+        # and the button grows (and wraps its label) with larger text.
+        return ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=16, vertical=14), icon_size=self.size(18))
+
+    def _label(self, label: str) -> ft.Text:
+        return ft.Text(label, size=self.size(15), text_align=ft.TextAlign.CENTER)
+
     def button(self, label: str, on_click: Callable[[Any], Any], identifier: str, *, primary: bool = True, icon: Any = None, expand: bool = False) -> ft.Control:
         kind = ft.FilledButton if primary else ft.OutlinedButton
-        button = kind(content=label, icon=icon, on_click=self.act(on_click), height=TOUCH, expand=expand)
+        button = kind(content=self._label(label), icon=icon, on_click=self.act(on_click), expand=expand, style=self._button_style())
         return ft.Semantics(identifier=identifier, content=button)
 
-    def call_button(self, label: str, phone: str, identifier: str) -> ft.Control:
+    def call_button(self, label: str, phone: str, identifier: str, *, urgent: bool = True) -> ft.Control:
         """Dial with one tap: a tel: link (the phone's dialer; on a laptop, whatever handles calls)."""
         number = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-        button = ft.FilledButton(content=label, icon=ft.Icons.CALL, url=f"tel:{number}", height=TOUCH, bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE)
+        colours = {"bgcolor": ft.Colors.RED_700, "color": ft.Colors.WHITE} if urgent else {}
+        kind = ft.FilledButton if urgent else ft.OutlinedButton
+        button = kind(content=self._label(label), icon=ft.Icons.CALL, url=f"tel:{number}", style=self._button_style(), **colours)
         return ft.Semantics(identifier=identifier, content=button)
 
     def icon_button(self, icon: Any, label: str, on_click: Callable[[Any], Any], identifier: str, *, badge: str | None = None) -> ft.Control:
@@ -205,7 +223,11 @@ class Ui:
         leading = self.icon_button(ft.Icons.ARROW_BACK, "Back", lambda e: self.shell.go(back), "back") if back else None
         return ft.View(
             route=route,
-            appbar=ft.AppBar(title=ft.Text(title, size=self.size(19)), leading=leading, automatically_imply_leading=False, actions=actions or []),
+            # The title grows less than the text: the bar keeps its height and its icons.
+            appbar=ft.AppBar(
+                title=ft.Text(title, size=min(self.size(19), 24), max_lines=1, overflow=ft.TextOverflow.ELLIPSIS),
+                leading=leading, automatically_imply_leading=False, actions=actions or [],
+            ),
             controls=[ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)],
             padding=ft.Padding.symmetric(horizontal=12, vertical=8),
         )
