@@ -1,10 +1,10 @@
 """A device with real keys sends a million-entry sealed batch (SECURITY.md, finding 5).
 
-    .venv/bin/python -m benchmarks.hostile_batch [--entries 1000000] [--rounds 3]
+    .venv/bin/python -m benchmarks.hostile_batch [--shapes million,many,escaped,numbers] [--rounds 3]
 
 One agency server process (SQLite) on loopback. A real enrolled device seals and signs a batch
-of `--entries` tiny entries (gzip makes it ~100 kB on the wire) and pushes it `--rounds` times
-in a row. Meanwhile one thread asks /health every 50 ms and another, honest device pushes a
+of tiny entries (SHAPES: a million; 250,000 that fit the size cap; the largest batch whose
+entry count the cheap check cannot see) and pushes it `--rounds` times in a row. Meanwhile one thread asks /health every 50 ms and another, honest device pushes a
 one-note batch every 200 ms; a sampler reads the server's RSS from /proc every 20 ms.
 Reported: how long the refusal took, the server's RSS above its idle level, and /health and
 honest-push latency while under attack. Bounded: every loop stops when the rounds are done.
@@ -38,9 +38,25 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def hostile_body(client: SyncClient, entries: int) -> bytes:
-    """`entries` minimal entries, built as bytes (a dict per entry would cost the attacker 1 GB)."""
-    parts = [b'{"batch_id":"attack","entries":[', b",".join(b'{"entry_id":"e%d","record":{}}' % i for i in range(entries)), b"]}"]
+SHAPES = {
+    # the tester's batch: a million minimal entries (28 MB of JSON, 2 MB sealed)
+    "million": (1_000_000, b'{"entry_id":"e%d","record":{}}'),
+    # just under the unpacked-size cap, so only the entry count stops it
+    "many": (200_000, b'{"entry_id":"e%d","record":{}}'),
+    # the key spelled with a JSON escape (the entry count misses it), as many as the value cap lets through: parsed
+    "escaped": (24_900, b'{"entry\\u005fid":"e%d","record":{}}'),
+    # one entry, a record holding as many numbers as the value bound lets through
+    "numbers": (99_900, b"100000"),
+}
+
+
+def hostile_body(client: SyncClient, shape: str, entries: int | None = None) -> bytes:
+    """Minimal entries, built as bytes (a dict per entry would cost the attacker a gigabyte)."""
+    count, entry = SHAPES[shape]
+    if shape == "numbers":
+        parts = [b'{"batch_id":"attack","entries":[{"entry_id":"e","record":{"x":[', b",".join([entry] * (entries or count)), b"]}}]}"]
+    else:
+        parts = [b'{"batch_id":"attack","entries":[', b",".join(entry % i for i in range(entries or count)), b"]}"]
     return seal(b"".join(parts), recipient_box=client.agency_box, sender=client.keys, context=push_context(client.device_id))
 
 
@@ -49,7 +65,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
-def run(root: Path, entries: int, rounds: int) -> dict[str, float | str]:
+def run(root: Path, shape: str, entries: int | None, rounds: int) -> dict[str, float | str]:
     server = AgencyProcess(f"sqlite:///{root / 'agency.db'}", root / "keys", root / "agency.log")
     server.start()
     try:
@@ -57,7 +73,7 @@ def run(root: Path, entries: int, rounds: int) -> dict[str, float | str]:
         pid = server.process.pid
         attacker = enrolled_phone(server, root / "attacker").client
         honest = enrolled_phone(server, root / "honest")
-        body = hostile_body(attacker, entries)
+        body = hostile_body(attacker, shape, entries)
         time.sleep(0.5)
         idle = rss_mib(pid)
         stop = threading.Event()
@@ -112,7 +128,8 @@ def run(root: Path, entries: int, rounds: int) -> dict[str, float | str]:
             t.join(timeout=120)
         pending = outbox.counts(honest.store).pending
         return {
-            "entries": entries,
+            "shape": shape,
+            "entries": entries or SHAPES[shape][0],
             "body kB": len(body) / 1024,
             "answer": ", ".join(sorted(set(answers))),
             "refused in s (max)": max(refusals),
@@ -132,16 +149,25 @@ def run(root: Path, entries: int, rounds: int) -> dict[str, float | str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="which hostile batches: " + ", ".join(SHAPES))
+    parser.add_argument("--entries", type=int, default=None, help="override the entry count of every shape")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="fieldpeer-hostile-") as tmp:
-        result = run(Path(tmp), args.entries, args.rounds)
-    print(f"\nFieldPeer agency under a hostile batch: {args.entries:,} entries x {args.rounds} rounds from one enrolled device (SQLite, one process)\n")
-    for name, value in result.items():
-        shown = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
-        print(f"| {name:<34} | {shown:>14} |")
-    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}))
+    results = []
+    for shape in args.shapes.split(","):
+        with tempfile.TemporaryDirectory(prefix="fieldpeer-hostile-") as tmp:
+            results.append(run(Path(tmp), shape, args.entries, args.rounds))
+    print(f"\nFieldPeer agency under hostile batches from one enrolled device ({args.rounds} rounds each; SQLite, one server process)\n")
+    names = list(results[0])
+    print("| " + " | ".join(f"{n:<34}" if i == 0 else f"{r['shape']:>14}" for i, (n, r) in enumerate(zip(["measure", *[""] * len(results)], [results[0], *results]))) + " |")
+    for name in names[1:]:
+        cells = []
+        for r in results:
+            value = r[name]
+            cells.append(f"{value:,.1f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value))
+        print(f"| {name:<34} | " + " | ".join(f"{c:>14}" for c in cells) + " |")
+    for r in results:
+        print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ SUPERVISOR_ROUTES = {  # a device's token is not a supervisor's: refused like an
     ("post", "/api/v1/review/notes/{note_id}/cosign"),
     ("post", "/api/v1/review/notes/{note_id}/return"),
     ("post", "/api/v1/review/alerts/{alert_id}/acknowledge"),
+    ("post", "/api/v1/review/alerts/{alert_id}/close"),
     ("post", "/api/v1/exports/billing"),
     ("post", "/api/v1/exports/fhir"),
 }

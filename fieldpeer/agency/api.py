@@ -10,6 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
@@ -17,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
@@ -28,8 +31,8 @@ from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Device, Supervisor
 from fieldpeer.domain import ReviewState
 from fieldpeer.records import AlertStatus
-from fieldpeer.sync.sealing import SealError, open_seal, seal, unb64
-from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, pull_context, push_context
+from fieldpeer.sync.sealing import PlaintextTooLarge, SealError, open_seal, seal, unb64
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, Refusal, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.agency")
 
@@ -40,6 +43,10 @@ class AgencySettings:
     key_dir: Path = field(default_factory=lambda: Path("agency-data/keys"))
     max_body_bytes: int = 16 * 1024 * 1024
     token_idle_days: float = 90.0  # a device that has not synced for this long must enrol again
+    # A batch unpacked: phones send at most 4 MiB of record JSON (plus one record) per batch.
+    max_push_plaintext: int = 8 * 1024 * 1024
+    parse_workers: int = 2  # batches unsealed and validated at once, each in a worker thread
+    refusal_log_seconds: float = 60.0  # unknown callers' refusals: one access-log row per action per window
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
@@ -60,12 +67,31 @@ def create_app(settings: AgencySettings) -> FastAPI:
 
     SessionDep = Annotated[Session, Depends(session)]
 
+    tally = service.RefusalTally(settings.refusal_log_seconds)
+    STRANGERS = {Refusal.UNAUTHENTICATED: "unauthenticated", Refusal.ENROL_CODE_INVALID: "bad_enrol_code"}
+
+    def tally_stranger(db: Session, action: str, exc: Refused, authorization: str | None = "") -> None:
+        """A refusal of an unknown caller: keep its access-log row only if the tally says so."""
+        reason = STRANGERS.get(exc.code)
+        if reason is None:
+            return
+        if authorization is None:
+            reason = "no_token"
+        log_it, unlogged = tally.admit(action, reason)
+        if not log_it:
+            db.rollback()  # drops the row authenticate() added; nothing else is pending
+        elif unlogged:
+            service.log_access(db, action, "refused", detail=f"{reason}_repeats:{unlogged}")
+
     def device_for(action: str):  # type: ignore[no-untyped-def]
         def dependency(db: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Device:
             try:
                 return service.authenticate(db, authorization, action, timedelta(days=settings.token_idle_days))
+            except Refused as exc:
+                tally_stranger(db, action, exc, authorization)
+                raise
             finally:
-                db.commit()  # keep the access log entry (refusals included)
+                db.commit()  # keep the access log entry (refusals included, strangers' tallied)
 
         return dependency
 
@@ -94,6 +120,9 @@ def create_app(settings: AgencySettings) -> FastAPI:
     def enrol(request: EnrolRequest, db: SessionDep) -> EnrolResponse:
         try:
             response = service.enrol(db, request, agency_keys)
+        except Refused as exc:
+            tally_stranger(db, "enrol", exc)
+            raise
         finally:
             db.commit()
         return response
@@ -113,6 +142,14 @@ def create_app(settings: AgencySettings) -> FastAPI:
     async def _too_large(_: Request, __: Exception) -> JSONResponse:
         return error(413, "too_large", f"The request is larger than {settings.max_body_bytes // (1024 * 1024)} MiB. Sync sends smaller batches.")
 
+    parse_slots = anyio.CapacityLimiter(settings.parse_workers)  # at most this many batches in memory at once
+
+    def open_and_parse(device: Device, body: bytes) -> service.ParsedBatch:
+        """Off the event loop: unseal, bound, validate. /health and other devices keep answering."""
+        plaintext = open_seal(body, recipient=agency_keys, sender_sign=unb64(device.sign_key), context=push_context(device.id), max_plaintext=settings.max_push_plaintext)
+        service.check_batch_shape(plaintext)
+        return service.parse_batch(plaintext)
+
     @app.post(
         f"{API}/push",
         response_model=PushReceipt,
@@ -121,11 +158,16 @@ def create_app(settings: AgencySettings) -> FastAPI:
     async def push(request: Request, device: Annotated[Device, Depends(device_for("push"))]) -> PushReceipt | JSONResponse:
         body = await read_limited(request)
         try:
-            plaintext = open_seal(body, recipient=agency_keys, sender_sign=unb64(device.sign_key), context=push_context(device.id))
-            batch = service.parse_batch(plaintext)
+            batch = await anyio.to_thread.run_sync(open_and_parse, device, body, limiter=parse_slots)
+        except PlaintextTooLarge:
+            await run_in_threadpool(_log_refusal, device, "push", "too_large")
+            return error(413, "too_large", f"The batch is larger than {settings.max_push_plaintext // (1024 * 1024)} MiB once unpacked. Sync sends smaller batches.")
         except SealError as exc:  # e.g. a stolen token without the device's signing key
             await run_in_threadpool(_log_refusal, device, "push", "bad_seal")
             return error(400, "bad_seal", f"The batch could not be opened or verified ({exc}).")
+        except service.BatchTooBig as exc:
+            await run_in_threadpool(_log_refusal, device, "push", exc.code)
+            return error(413, exc.code, str(exc))
         except ValidationError:
             await run_in_threadpool(_log_refusal, device, "push", "bad_batch")
             return error(422, "bad_batch", "The batch is not in the expected format.")
@@ -165,6 +207,9 @@ def create_app(settings: AgencySettings) -> FastAPI:
         def dependency(db: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Supervisor:
             try:
                 return review.authenticate(db, authorization, action)
+            except Refused as exc:
+                tally_stranger(db, action, exc, authorization)
+                raise
             finally:
                 db.commit()  # keep the access log entry (refusals included)
 
@@ -279,6 +324,8 @@ class ContainErrors:
 
         try:
             await self.app(scope, receive, tracking)
+        except ClientDisconnect:  # the phone lost its network mid-upload: nothing to answer, nothing wrong here
+            log.info("client_disconnected")
         except Exception as exc:  # noqa: BLE001 - the point is to catch everything
             log.error("unexpected %s", type(exc).__name__)
             if scope["type"] == "http" and not started:

@@ -40,6 +40,7 @@ def main(argv: list[str]) -> int:
     serve.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="folder for the agency key pair (outside the database)")
     serve.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM); phones refuse plain HTTP off this machine")
     serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
+    serve.add_argument("--refusal-log-seconds", type=float, default=AgencySettings.refusal_log_seconds, help="unknown callers' refusals: one access-log row per action in this window, then a count (default: %(default)s)")
     serve.add_argument("--token-idle-days", type=float, default=AgencySettings.token_idle_days, help="a device that has not synced for this long must enrol again (default: %(default)s)")
 
     add_peer = commands.add_parser("add-peer", help="add a peer worker; prints their id")
@@ -77,11 +78,14 @@ def main(argv: list[str]) -> int:
             Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if bool(args.tls_cert) != bool(args.tls_key):
             parser.error("--tls-cert and --tls-key go together")
-        app = create_app(AgencySettings(db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days))
+        app = create_app(AgencySettings(db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days, refusal_log_seconds=args.refusal_log_seconds))
         scheme = "https" if args.tls_cert else "http"
         print(f"FieldPeer agency server on {scheme}://{args.host}:{args.port} (database: {args.db.split('@')[-1]})", flush=True)
         tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)} if args.tls_cert else {}
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **tls)  # type: ignore[arg-type]
+        from fieldpeer.agency.limits import uvicorn_http_options
+
+        # Bounded request heads (431 before the app runs); a client may keep a connection idle 5 s.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=5, **uvicorn_http_options(), **tls)  # type: ignore[arg-type]
         return 0
 
     with _session(args.db) as db:

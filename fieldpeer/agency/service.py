@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import insert, tuple_, update
-from sqlmodel import Session, select
+from sqlalchemy import and_, case, insert, or_, tuple_, update
+from sqlmodel import Session, col, select
 
+from fieldpeer.agency import invariants
 from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, Peer, Person, ReceivedRecord
 from fieldpeer.domain import PeerRole
 from fieldpeer import records
@@ -21,7 +25,7 @@ from fieldpeer.sync.sealing import KeyPair, b64, unb64
 from fieldpeer.sync.wire import EnrolRequest, EnrolResponse, EntryResult, EntryStatus, PullBatch, PushBatch, PushReceipt, Refusal
 
 RECORD = TypeAdapter(AnyRecord)
-PUSHABLE = {"person", "contact_note", "addendum", "wrap_plan", "checkin", "safety_alert", "consent", "deletion"}
+PUSHABLE = invariants.PUSHABLE  # pulled-only records (peer, note_feedback, alert_status, units_confirmed) never are
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on a phone
 
 
@@ -43,6 +47,29 @@ def log_access(session: Session, action: str, outcome: str, *, device: Device | 
     session.add(
         AccessEvent(device_id=device.id if device else None, peer_id=device.peer_id if device else None, action=action, object_id=object_id, outcome=outcome, detail=detail)
     )
+
+
+class RefusalTally:
+    """Refusals of callers nobody knows cost the caller nothing, so they must not cost the
+    database a row each: the first refusal per action and reason in a window is logged, the
+    rest are counted in memory and logged as one row when the next window opens. Keys are
+    route actions and fixed reason codes, never caller input, so the tally stays small."""
+
+    def __init__(self, window_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window, self.clock = window_seconds, clock
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}  # key -> (window start, refusals not logged)
+
+    def admit(self, action: str, reason: str) -> tuple[bool, int]:
+        """(log this refusal?, refusals left unlogged in the window that just closed)."""
+        now = self.clock()
+        with self._lock:
+            started, unlogged = self._windows.get((action, reason), (None, 0))
+            if started is None or now - started >= self.window:
+                self._windows[(action, reason)] = (now, 0)
+                return True, unlogged
+            self._windows[(action, reason)] = (started, unlogged + 1)
+            return False, 0
 
 
 # --- Admin -------------------------------------------------------------------
@@ -169,6 +196,35 @@ def _person_ids(record: Any) -> list[str]:
     return [record.person_id] if getattr(record, "person_id", None) else []
 
 
+MAX_ENTRIES = 1000  # phones send 200 at a time (wire.PushBatch allows 5,000: the agency is stricter)
+# Every container opens with { or [, and every value after the first in a container follows a
+# comma: these bound the objects a parse may build (prose commas are followed by a space and not
+# counted). Honest records hold 30 (a note) to about 100 (a full WRAP); the worst batch allowed
+# is measured in benchmarks/hostile_batch.py.
+MAX_JSON_VALUES = 100_000
+
+
+def json_values_bound(plaintext: bytes) -> int:
+    return plaintext.count(b"{") + plaintext.count(b"[") + plaintext.count(b",") - plaintext.count(b", ")
+
+
+class BatchTooBig(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_batch_shape(plaintext: bytes) -> None:
+    """Refuse a batch too big to parse before parsing it (a million tiny entries once took 1.4 GB
+    and seven seconds to refuse, and pydantic holds the GIL while it parses). Byte counts in C:
+    a few milliseconds for the largest batch allowed. The entry count is exact for FieldPeer's
+    own JSON; a key spelled with escapes slips past it, never past the value bound."""
+    if plaintext.count(b'"entry_id"') > MAX_ENTRIES:
+        raise BatchTooBig("too_many_entries", f"A batch holds at most {MAX_ENTRIES:,} entries. Sync sends smaller batches.")
+    if json_values_bound(plaintext) > MAX_JSON_VALUES:
+        raise BatchTooBig("too_complex", "The batch holds too many values to read at once. Sync sends smaller batches.")
+
+
 class _TypedEntry(BaseModel):
     entry_id: Id
     record: AnyRecord
@@ -176,7 +232,7 @@ class _TypedEntry(BaseModel):
 
 class _TypedBatch(BaseModel):
     batch_id: Id
-    entries: list[_TypedEntry] = Field(max_length=5000)
+    entries: list[_TypedEntry] = Field(max_length=MAX_ENTRIES)
 
 
 @dataclass
@@ -192,8 +248,12 @@ def parse_batch(plaintext: bytes) -> ParsedBatch:
     try:
         typed = _TypedBatch.model_validate_json(plaintext)
         return ParsedBatch(typed.batch_id, [(e.entry_id, e.record) for e in typed.entries])
-    except ValidationError:
+    except ValidationError as exc:
+        if exc.error_count() > MAX_ENTRIES or any(e["type"] == "too_long" and e["loc"] == ("entries",) for e in exc.errors(include_input=False, include_url=False)):
+            raise BatchTooBig("too_many_entries", f"A batch holds at most {MAX_ENTRIES:,} entries. Sync sends smaller batches.") from None
         loose = PushBatch.model_validate_json(plaintext)
+        if len(loose.entries) > MAX_ENTRIES:
+            raise BatchTooBig("too_many_entries", f"A batch holds at most {MAX_ENTRIES:,} entries. Sync sends smaller batches.") from None
     entries: list[tuple[str, Any]] = []
     for entry in loose.entries:
         try:
@@ -203,8 +263,76 @@ def parse_batch(plaintext: bytes) -> ParsedBatch:
     return ParsedBatch(loose.batch_id, entries)
 
 
+def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], invariants.Held]:
+    """Who first wrote each (type, id) and where it stands (one query, by the unique index)."""
+    if not keys:
+        return {}
+    # Only notes have a status; the stored JSON is compact and text values escape their quotes.
+    signed = and_(ReceivedRecord.record_type == "contact_note", col(ReceivedRecord.payload).contains('"status":"signed"'))
+    rows = session.exec(
+        select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id, case((signed, 1), else_=0))  # type: ignore[call-overload]
+        .where(tuple_(ReceivedRecord.record_type, ReceivedRecord.record_id).in_(list(keys)))
+        .order_by(col(ReceivedRecord.seq))
+    ).all()
+    held: dict[tuple[str, str], invariants.Held] = {}
+    for record_type, record_id, version, peer_id, device_id, person_id, is_signed in rows:
+        entry = held.setdefault((record_type, record_id), invariants.Held(peer_id, device_id, person_id))  # the first writer owns it
+        entry.versions.add(version)
+        entry.signed = entry.signed or bool(is_signed)
+    return held
+
+
+def _stored_payloads(session: Session, keys: list[tuple[str, str, int]]) -> dict[tuple[str, str, int], str]:
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.payload).where(  # type: ignore[call-overload]
+            tuple_(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version).in_(keys)
+        )
+    ).all()
+    return {(t, i, v): p for t, i, v, p in rows}
+
+
+def _alerts_naming(session: Session, checkin_ids: set[str]) -> dict[str, list[invariants.Held]]:
+    """Stored safety alerts that name these check-ins (alerts may arrive first). Alerts are few."""
+    found: dict[str, list[invariants.Held]] = {}
+    ids = sorted(checkin_ids)
+    for start in range(0, len(ids), 200):
+        chunk = ids[start : start + 200]
+        rows = session.exec(
+            select(ReceivedRecord.payload, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id).where(  # type: ignore[call-overload]
+                ReceivedRecord.record_type == "safety_alert", or_(*[col(ReceivedRecord.payload).contains(f'"checkin_id":"{c}"', autoescape=True) for c in chunk])
+            )
+        ).all()
+        for payload, peer_id, device_id, person_id in rows:
+            checkin_id = json.loads(payload).get("checkin_id")
+            if checkin_id in checkin_ids:
+                found.setdefault(checkin_id, []).append(invariants.Held(peer_id, device_id, person_id))
+    return found
+
+
+def _goal_persons(session: Session, goal_ids: set[str]) -> dict[str, str]:
+    """goal id -> the person whose plan holds it, for goals not found on the note's own person."""
+    found: dict[str, str] = {}
+    ids = sorted(goal_ids)
+    for start in range(0, len(ids), 200):
+        chunk = ids[start : start + 200]
+        rows = session.exec(select(Person.id, Person.payload).where(or_(*[col(Person.payload).contains(f'"id":"{g}"', autoescape=True) for g in chunk]))).all()
+        for person_id, payload in rows:
+            for goal in json.loads(payload).get("goals", []):
+                if goal.get("id") in goal_ids:
+                    found[goal["id"]] = person_id
+    return found
+
+
+def _goal_ids(payload: str | None) -> set[str]:
+    return {g["id"] for g in json.loads(payload).get("goals", [])} if payload else set()
+
+
 def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
-    """Store each record of a batch exactly once, in one transaction, and say what became of each."""
+    """Store each record of a batch exactly once, in one transaction, and say what became of each.
+    Every rule of fieldpeer/agency/invariants.py is checked first; a refused record is rejected
+    alone (the phone quarantines it) and nothing the agency holds changes."""
     results: dict[str, EntryResult] = {}
     entry_ids = [entry_id for entry_id, _ in batch.entries]
     known = set(session.exec(select(ReceivedRecord.entry_id).where(ReceivedRecord.entry_id.in_(entry_ids))).all())  # type: ignore[attr-defined]
@@ -223,69 +351,120 @@ def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
         results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.STORED)
         candidates.append(_Candidate(entry_id, record, record.model_dump_json()))
 
-    # Who owns the persons these records are about, and which notes this peer has.
+    # What the agency already holds about these records and everything they refer to: a fixed
+    # number of queries per batch (this is the sync hot path).
     person_ids = {p for c in candidates for p in _person_ids(c.record)}
-    owners = dict(session.exec(select(Person.id, Person.peer_id).where(Person.id.in_(person_ids))).all()) if person_ids else {}  # type: ignore[attr-defined,call-overload]
-    person_versions = dict(session.exec(select(Person.id, Person.version).where(Person.id.in_(person_ids))).all()) if person_ids else {}  # type: ignore[attr-defined,call-overload]
-    note_ids = {c.record.note_id for c in candidates if c.record.record_type == "addendum"} | {
-        c.record.deleted_id for c in candidates if c.record.record_type == "deletion"
-    }
-    note_owner = (
-        dict(session.exec(select(ReceivedRecord.record_id, ReceivedRecord.peer_id).where(ReceivedRecord.record_type == "contact_note", ReceivedRecord.record_id.in_(note_ids))).all())  # type: ignore[attr-defined,call-overload]
-        if note_ids
-        else {}
-    )
-    keys = [(c.record.record_type, c.record.id, int(getattr(c.record, "version", 1))) for c in candidates]
-    existing_versions = (
-        set(session.exec(select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version).where(tuple_(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version).in_(keys))).all())  # type: ignore[call-overload]
-        if keys
-        else set()
-    )
+    persons = {pid: (peer, version, payload) for pid, peer, version, payload in session.exec(select(Person.id, Person.peer_id, Person.version, Person.payload).where(col(Person.id).in_(person_ids))).all()} if person_ids else {}  # type: ignore[call-overload]
+    keys = {(c.record.record_type, c.record.id) for c in candidates}
+    for c in candidates:
+        r = c.record
+        if r.record_type == "addendum":
+            keys.add(("contact_note", r.note_id))
+        elif r.record_type == "deletion":
+            keys.add((r.deleted_type, r.deleted_id))
+        elif r.record_type == "safety_alert":
+            keys.add(("checkin", r.checkin_id))
+        elif r.record_type == "checkin" and r.wrap_plan_id:
+            keys.add(("wrap_plan", r.wrap_plan_id))
+    held = _held(session, keys)
+    collisions = [(c.record.record_type, c.record.id, int(getattr(c.record, "version", 1))) for c in candidates]
+    stored_payloads = _stored_payloads(session, [k for k in collisions if (h := held.get(k[:2])) is not None and k[2] in h.versions])
+    checkins = {c.record.id for c in candidates if c.record.record_type == "checkin"}
+    naming = _alerts_naming(session, checkins) if checkins else {}
+    own_goals = {pid: _goal_ids(payload) for pid, (_, _, payload) in persons.items()}
+    strays = {g for c in candidates if c.record.record_type == "contact_note" for g in c.record.goal_ids if g not in own_goals.get(c.record.person_id or "", set())}
+    goal_persons = _goal_persons(session, strays) if strays else {}
 
     rows: list[dict[str, Any]] = []
     new_persons: list[dict[str, Any]] = []
     now = utc_now()
+    mine = (device.peer_id, device.id)
     for candidate in candidates:
         record, entry_id = candidate.record, candidate.entry_id
-        version = int(getattr(record, "version", 1))
+        record_type, version = record.record_type, int(getattr(record, "version", 1))
+        person_id = (_person_ids(record) or [None])[0]
 
         def reject(reason: str) -> None:
             results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=reason)
 
-        if (record.record_type, record.id, version) in existing_versions:
-            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.DUPLICATE)
-            continue
-        foreign = [p for p in _person_ids(record) if owners.get(p, device.peer_id) != device.peer_id]
+        foreign = [p for p in _person_ids(record) if persons.get(p, (device.peer_id,))[0] != device.peer_id]
         if foreign:
             reject("not_your_caseload:" + foreign[0])
             continue
-        if record.record_type in ("contact_note",) and record.peer_id not in ("", device.peer_id):
-            reject("peer_mismatch")
+        mine_held = held.get((record_type, record.id))
+        if record_type != "person" and (refusal := invariants.ownership_refusal(mine_held, *mine)):
+            reject(refusal)
             continue
-        if record.record_type == "addendum" and note_owner.get(record.note_id) != device.peer_id:
-            reject("unknown_note:" + record.note_id)
+        if mine_held is not None and version in mine_held.versions:
+            payload = candidate.payload
+            if record_type == "person" and record.id in persons:
+                payload = invariants.merge_person(records.Person.model_validate_json(persons[record.id][2]), record)[0].model_dump_json()
+            same = stored_payloads.get((record_type, record.id, version)) in (payload, None)
+            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.DUPLICATE) if same else EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=f"version_conflict:{version}")
             continue
-        if record.record_type == "deletion" and note_owner.get(record.deleted_id, device.peer_id) != device.peer_id:
-            reject("not_your_record:" + record.deleted_id)
+        if record_type != "person" and (refusal := invariants.change_refusal(record_type, mine_held, version, person_id)):
+            reject(refusal)
             continue
-        if record.record_type == "person":
-            current = person_versions.get(record.id)
-            if current is not None and version <= current:
-                reject(f"stale_version:{version}<={current}")
+        kept: list[str] = []
+        if record_type == "contact_note":
+            if record.peer_id not in ("", device.peer_id):
+                reject("peer_mismatch")
                 continue
-            if current is None:
+            if stray := invariants.foreign_goals(record, own_goals.get(record.person_id or "", set()), goal_persons):
+                reject("foreign_reference:goal:" + stray[0])
+                continue
+        elif record_type == "addendum":
+            note = held.get(("contact_note", record.note_id))
+            if refusal := invariants.addendum_refusal(note, device.peer_id):
+                reject(refusal)
+                continue
+            person_id = note.person_id if note else None
+        elif record_type == "deletion":
+            if refusal := invariants.deletion_refusal(record.deleted_type, held.get((record.deleted_type, record.deleted_id)), *mine):
+                reject(refusal)
+                continue
+        elif record_type == "safety_alert":
+            if refusal := invariants.reference_refusal("checkin", held.get(("checkin", record.checkin_id)), device.peer_id, record.person_id):
+                reject(refusal)
+                continue
+        elif record_type == "checkin":
+            alerts = naming.get(record.id, [])
+            if refusal := next(filter(None, (invariants.reference_refusal("safety_alert", a, device.peer_id, record.person_id) for a in alerts)), None):
+                reject(refusal)
+                continue
+            if record.wrap_plan_id and (refusal := invariants.reference_refusal("wrap_plan", held.get(("wrap_plan", record.wrap_plan_id)), device.peer_id, record.person_id)):
+                reject(refusal)
+                continue
+        elif record_type == "person":
+            current = persons.get(record.id)
+            if current is not None and version <= current[1]:
+                reject(f"stale_version:{version}<={current[1]}")
+                continue
+            if current is None:  # a walk-in the phone added: its first values are a proposal the agency reviews
                 new_persons.append(dict(id=record.id, peer_id=device.peer_id, version=version, payload=candidate.payload, updated_at=now))
             else:
-                session.execute(update(Person).where(Person.id == record.id).values(version=version, payload=candidate.payload, updated_at=now))  # type: ignore[arg-type]
-            owners[record.id] = device.peer_id
-            person_versions[record.id] = version
-        if record.record_type == "contact_note":
-            note_owner[record.id] = device.peer_id
-        existing_versions.add((record.record_type, record.id, version))
+                merged, kept = invariants.merge_person(records.Person.model_validate_json(current[2]), record)
+                candidate.payload = merged.model_dump_json()
+                person_version = version
+                if kept:  # the phone shows the agency's values again after its next pull
+                    person_version = version + 1
+                    publish_to_peer(session, device.peer_id, merged.model_copy(update={"version": person_version}))
+                session.execute(update(Person).where(Person.id == record.id).values(version=person_version, payload=candidate.payload, updated_at=now))  # type: ignore[arg-type]
+            persons[record.id] = (device.peer_id, version + (1 if kept else 0), candidate.payload)
+            own_goals[record.id] = {g.id for g in record.goals}
+
+        # Accepted: later entries of this batch see it as held.
+        entry = held.setdefault((record_type, record.id), invariants.Held(device.peer_id, device.id, person_id))
+        entry.versions.add(version)
+        entry.signed = entry.signed or (record_type == "contact_note" and record.status.value == "signed")
+        if record_type == "safety_alert":
+            naming.setdefault(record.checkin_id, []).append(invariants.Held(device.peer_id, device.id, record.person_id))
+        if kept:
+            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.STORED, reason="agency_fields_kept:" + ",".join(kept))
         rows.append(
             dict(
-                entry_id=entry_id, record_type=record.record_type, record_id=record.id, version=version,
-                person_id=(_person_ids(record) or [None])[0], peer_id=device.peer_id, device_id=device.id,
+                entry_id=entry_id, record_type=record_type, record_id=record.id, version=version,
+                person_id=person_id, peer_id=device.peer_id, device_id=device.id,
                 batch_id=batch.batch_id, received_at=now, payload=candidate.payload,
             )
         )

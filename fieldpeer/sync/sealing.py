@@ -34,6 +34,10 @@ class SealError(Exception):
     """The payload is not a valid seal for us: tampered, mis-signed, or not meant for this context."""
 
 
+class PlaintextTooLarge(SealError):
+    """A valid seal whose content inflates past the receiver's limit."""
+
+
 def raw_public(key: X25519PublicKey | Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
@@ -90,7 +94,7 @@ def seal(plaintext: bytes, *, recipient_box: bytes, sender: KeyPair, context: st
     return header + signature + ciphertext
 
 
-def open_seal(blob: bytes, *, recipient: KeyPair, sender_sign: bytes, context: str) -> bytes:
+def open_seal(blob: bytes, *, recipient: KeyPair, sender_sign: bytes, context: str, max_plaintext: int = MAX_PLAINTEXT) -> bytes:
     if len(blob) < _HEADER + _SIGNATURE + 16 or not blob.startswith(MAGIC):
         raise SealError("not a sealed FieldPeer payload")
     header, signature, ciphertext = blob[:_HEADER], blob[_HEADER : _HEADER + _SIGNATURE], blob[_HEADER + _SIGNATURE :]
@@ -105,18 +109,18 @@ def open_seal(blob: bytes, *, recipient: KeyPair, sender_sign: bytes, context: s
         compressed = AESGCM(key).decrypt(header[-12:], ciphertext, header + context.encode())
     except InvalidTag as exc:
         raise SealError("cannot decrypt") from exc
-    return _gunzip(compressed)
+    return _gunzip(compressed, max_plaintext)
 
 
-def _gunzip(data: bytes) -> bytes:
-    """Inflate at most MAX_PLAINTEXT bytes (a gzip bomb stops there, without a big buffer)."""
+def _gunzip(data: bytes, limit: int = MAX_PLAINTEXT) -> bytes:
+    """Inflate at most `limit` bytes (a gzip bomb stops there, without a big buffer)."""
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        out = inflater.decompress(data, MAX_PLAINTEXT + 1)
+        out = inflater.decompress(data, limit + 1)
     except zlib.error as exc:
         raise SealError("corrupt compressed payload") from exc
-    if len(out) > MAX_PLAINTEXT:
-        raise SealError("payload too large once decompressed")
+    if len(out) > limit:
+        raise PlaintextTooLarge("payload too large once decompressed")
     if not inflater.eof:
         raise SealError("truncated compressed payload")
     return out
