@@ -1,7 +1,8 @@
 """Crash safety: a process saving notes, calls and check-ins in a loop is killed with SIGKILL at
 random moments, many times (a dead battery, the OS killing the app). After every kill the
 database opens, passes `PRAGMA integrity_check`, every save that returned holds and decrypts,
-every saved record has its outbox entry (nothing half-written), and no plaintext is on disk.
+every saved record has its outbox entry (nothing half-written), no plaintext is on disk, and
+every file left behind (the -wal a kill leaves, the logs) is owner-only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.store.tables import CheckinRow, ContactNoteRow
 from tests import figures
 from tests.conftest import PIN, TEST_COST
+from tests.test_file_permissions import not_private
 from tests.test_no_plaintext import MARKER, marker_hits
 
 KILLS = 30
@@ -79,6 +81,7 @@ CHILD = textwrap.dedent(
 
 def check_after_kill(root: Path, saved: dict[str, str]) -> None:
     assert marker_hits(root) == {}, "plaintext on disk after SIGKILL"
+    assert not_private(root) == {}, "a file readable by others after SIGKILL (the -wal left behind, a log)"
     store = Profile(root, cost=TEST_COST).unlock(PIN)
     try:
         with store.engine.connect() as conn:
