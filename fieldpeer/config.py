@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
-
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, Field, field_validator
 
 from fieldpeer.domain import UnitRounding, UnitRule
 
+log = logging.getLogger("fieldpeer.config")
 ASSETS = Path(os.environ.get("FIELDPEER_ASSETS", Path(__file__).resolve().parent.parent / "assets"))
 
 
@@ -64,13 +66,22 @@ class AgencySettings(BaseModel):
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except ZoneInfoNotFoundError as exc:
+            if available_timezones():  # a tz database is here and does not know the name: a typo
+                raise ValueError(f"Unknown time zone {name!r} in agency.json.") from exc
+        except ValueError as exc:
             raise ValueError(f"Unknown time zone {name!r} in agency.json.") from exc
         return name
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
+    def zone(self) -> tzinfo:
+        """The agency's zone. A phone whose Python has no tz database (Android ships none in the
+        IANA layout, unless the `tzdata` package is bundled) falls back to the device's own zone."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except ZoneInfoNotFoundError:
+            log.warning("no time zone data on this device: showing times in the device's zone")
+            return datetime.now().astimezone().tzinfo or timezone.utc
 
 
 @lru_cache
@@ -80,6 +91,6 @@ def agency_settings(assets: Path = ASSETS) -> AgencySettings:
     return AgencySettings.model_validate(json.loads(path.read_text())) if path.exists() else AgencySettings()
 
 
-def agency_zone(assets: Path = ASSETS) -> ZoneInfo:
+def agency_zone(assets: Path = ASSETS) -> tzinfo:
     """The agency's time zone (e.g. America/Los_Angeles), for "today" and for showing times."""
     return agency_settings(assets).zone

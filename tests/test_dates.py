@@ -59,3 +59,13 @@ def test_the_unlock_line_counts_down_then_warns_about_erasing() -> None:
     assert dates.pin_line(8, 0) == "8 tries left before this phone is erased"
     assert dates.pin_line(1, 0) == "1 try left before this phone is erased"
     assert dates.pin_line(5, 26.4) == "Try again in 0:27"
+
+
+def test_a_phone_without_time_zone_data_still_opens_and_uses_its_own_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_database(name: str) -> ZoneInfo:
+        raise config.ZoneInfoNotFoundError(name)
+
+    monkeypatch.setattr(config, "ZoneInfo", no_database)
+    monkeypatch.setattr(config, "available_timezones", set)
+    settings = config.AgencySettings(time_zone="America/Los_Angeles")  # accepted: nothing to check it against
+    assert settings.zone.utcoffset(datetime(2026, 11, 25)) == datetime.now().astimezone().utcoffset()
