@@ -41,6 +41,7 @@ def as_left_by_version_6(engine: Engine, agency_name: str = "Test Agency") -> No
     """Turn a database written by this app back into what the app before outreach attempts, drafts,
     alert statuses and encrypted agency/supervisor names (schema 6) left."""
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_contact_note_follow_up")
         for table in ("outreach_attempt", "form_draft", "alert_status", "units_confirmed"):
             conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("ALTER TABLE peer_profile ADD COLUMN agency_name VARCHAR NOT NULL DEFAULT ''")

@@ -183,6 +183,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE note_feedback DROP COLUMN reviewer",
         ),
     ),
+    Migration(
+        10,
+        "find each person's latest follow-up date without reading every note (the caseload)",
+        (
+            "CREATE INDEX ix_contact_note_follow_up ON contact_note (person_id, starts_at, follow_up_on) WHERE follow_up_on IS NOT NULL",
+            "CREATE INDEX ix_outreach_attempt_follow_up ON outreach_attempt (person_id, attempted_at, follow_up_on) WHERE follow_up_on IS NOT NULL",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

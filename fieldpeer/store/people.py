@@ -125,15 +125,18 @@ class Caseload(BaseModel):
 
 
 def _latest_follow_ups(unit: Unit) -> dict[str, date]:
-    """Per person, the follow-up date set by the latest note or outreach attempt that set one."""
-    dated: list[tuple[str | None, datetime, date | None]] = [
-        *unit.session.exec(select(col(ContactNoteRow.person_id), ContactNoteRow.starts_at, col(ContactNoteRow.follow_up_on)).where(col(ContactNoteRow.follow_up_on).is_not(None))).all(),
-        *unit.session.exec(select(OutreachAttemptRow.person_id, OutreachAttemptRow.attempted_at, col(OutreachAttemptRow.follow_up_on)).where(col(OutreachAttemptRow.follow_up_on).is_not(None))).all(),
-    ]
+    """Per person, the follow-up date set by the latest note or outreach attempt that set one.
+    One row per person from each table: SQLite takes a bare column from the row holding the
+    max(), and a partial index holds just the rows with a follow-up (migration 10)."""
     latest: dict[str, tuple[datetime, date]] = {}
-    for person_id, at, follow_up in dated:
-        if person_id and follow_up and (person_id not in latest or at > latest[person_id][0]):
-            latest[person_id] = (at, follow_up)
+    for table in (ContactNoteRow, OutreachAttemptRow):
+        at = table.starts_at if table is ContactNoteRow else table.attempted_at  # type: ignore[union-attr]
+        rows = unit.session.exec(
+            select(col(table.person_id), func.max(at), col(table.follow_up_on)).where(col(table.follow_up_on).is_not(None)).group_by(col(table.person_id))
+        ).all()
+        for person_id, when, follow_up in rows:
+            if person_id and follow_up and (person_id not in latest or when > latest[person_id][0]):
+                latest[person_id] = (when, follow_up)
     return {person_id: follow_up for person_id, (_, follow_up) in latest.items()}
 
 
