@@ -12,6 +12,7 @@ from typing import Any
 import flet as ft
 
 from fieldpeer.screens import caseload, checkin, consent, note, note_search, person, phone, settings, sync_view, unlock, wrap_plan
+from fieldpeer.screens.drafting import guard_of
 from fieldpeer.screens.session import FieldSession
 from fieldpeer.screens.status_words import Status
 from fieldpeer.screens.web_fonts import with_fallback_fonts
@@ -54,14 +55,27 @@ class Shell:
         self.page.theme_mode = ft.ThemeMode.LIGHT
         self.page.theme = ft.Theme(color_scheme_seed=ft.Colors.TEAL)
         self.page.on_route_change = self._route_changed
+        self.page.on_view_pop = self._view_popped
         self.route = self.page.route if self.page.route not in ("", "/") else "/caseload"
         self.render()
         self.page.run_task(self._watch_idle)
 
     def _route_changed(self, event: Any) -> None:
         if event.route != self.route:  # the browser's back button, or a typed address
+            self.keep_draft()
             self.route = event.route
             self.render()
+
+    def _view_popped(self, event: Any) -> None:  # the system back gesture
+        self.keep_draft()
+        self.go("/caseload")
+
+    def keep_draft(self, announce: bool = True) -> None:
+        """Leaving a form any way but its own Back (browser back, the back gesture, a lock, End
+        shift in another tab): keep what was typed as a draft, without asking."""
+        guard = guard_of(self.page.views[-1] if self.page.views else None)
+        if guard is not None and self.session.is_unlocked and guard.keep_draft() and announce:
+            self.toast("Kept as a draft: continue it from the person's page.")
 
     def go(self, route: str | None) -> None:
         self.route = route or "/caseload"
@@ -104,6 +118,7 @@ class Shell:
 
     def lock(self, reason: Status = Status.LOCKED) -> None:
         """Lock this tab; the store closes when no other tab holds it open."""
+        self.keep_draft()
         self.session.release(self, reason)
         self.lock_reason = reason
         self.go("/caseload")

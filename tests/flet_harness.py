@@ -38,6 +38,7 @@ class FakeConnection(Connection):
         self.page_url = "http://127.0.0.1:8550"
         self.session: Session | None = None
         self.sent = 0
+        self.routes_in_flight = 0  # push_route calls whose route_change has not run yet
 
     def send_message(self, message: Message) -> None:
         msgpack.packb([message.action, message.body], default=ENCODE)  # computes the diff, as the web transport does
@@ -45,6 +46,22 @@ class FakeConnection(Connection):
         if message.action == MessageAction.INVOKE_METHOD and self.session is not None:
             body = message.body
             self.loop.call_soon_threadsafe(self.session.handle_invoke_method_results, body.control_id, body.call_id, None, None)
+            if body.name == "push_route":  # the browser answers with route_change, as flet-web does
+                self.routes_in_flight += 1
+                self.loop.call_soon_threadsafe(self._route_changed, body.control_id, body.args["route"])
+
+    def _route_changed(self, page_id: int, route: str) -> None:
+        assert self.session is not None
+        self.session.apply_patch(page_id, {"route": route})
+
+        async def dispatch() -> None:
+            assert self.session is not None
+            try:
+                await self.session.dispatch_event(page_id, "route_change", {"route": route})
+            finally:
+                self.routes_in_flight -= 1
+
+        self.loop.create_task(dispatch())
 
 
 def walk(control: Any) -> Iterator[Any]:
@@ -170,6 +187,10 @@ class ScreenHarness:
             if patch:
                 self.session.apply_patch(control._i, patch)
             await self.session.dispatch_event(control._i, name, data)
+            for _ in range(200):  # a navigation's echo from the "browser" lands before the next action, as a person is slower
+                await asyncio.sleep(0.005 if self.conn.routes_in_flight else 0)
+                if not self.conn.routes_in_flight:
+                    break
 
         self._call(run())
 

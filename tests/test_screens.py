@@ -289,6 +289,33 @@ def test_a_returned_note_shows_the_comment_and_leaves_the_caseload_flag_once_ans
     assert "returned by supervisor" not in screen.text()
 
 
+def test_backing_out_of_a_half_written_note_keeps_it_and_the_person_offers_continue_draft(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}")
+    assert not [i for i in screen.identifiers() if i.startswith("continue-draft")]
+    screen.tap("new-note")
+    screen.type("Intervention: what you did together", "Went over the bus timetable together.")
+    screen.go(f"/person/{AVERY}")  # the browser's back button: no dialog, nothing lost
+    assert "Kept as a draft: continue it from the person's page." in screen.toasts()
+    assert screen.has("continue-draft-note")
+    screen.tap("continue-draft-note")
+    assert screen.route.startswith("/note/") and screen.field("Intervention: what you did together").value == "Went over the bus timetable together."
+
+
+def test_auto_lock_keeps_the_form_being_typed_as_a_draft(screen: ScreenHarness, session: FieldSession, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "IDLE_CHECK_SECONDS", 0.05)
+    unlock(screen)
+    screen.go(f"/person/{AVERY}/consent")
+    screen.type("To whom (the recipient)", "County Housing Authority")
+    clock.advance(5 * 60)
+    screen.wait_for(lambda: screen.route == "/unlock", timeout=15, what="auto-lock")
+    assert screen.find("lock-reason").content.value == "Locked after 5 minutes without use. Enter your PIN to continue."
+    unlock(screen)
+    screen.go(f"/person/{AVERY}")
+    screen.tap("continue-draft-consent")
+    assert screen.field("To whom (the recipient)").value == "County Housing Authority"
+
+
 def test_a_release_of_information_needs_every_42_cfr_2_31_element(screen: ScreenHarness, session: FieldSession) -> None:
     unlock(screen)
     screen.go(f"/person/{AVERY}")

@@ -40,8 +40,9 @@ def build(ui: Ui, person_id: str) -> ft.View:
     flags = flag_chips(ui, entry.flags, 14) if entry else []
     go = shell.go
     unfinished = [
-        ui.button(f"{d.label} ({dates.when(d.updated_at, now, zone)})", lambda e, route=draft_route(d): go(route), f"continue-draft-{d.kind.value}", icon=ft.Icons.EDIT)
+        ui.button(f"{d.label} ({dates.when(d.updated_at, now, zone)})", lambda e, route=route: go(route), f"continue-draft-{d.kind.value}", icon=ft.Icons.EDIT)
         for d in drafts.drafts_for_person(store, person_id)
+        for route in [draft_route(d)]
     ]
     actions = [
         ui.button("Contact note", lambda e: go(f"/person/{person_id}/note/new"), "new-note", icon=ft.Icons.EDIT_NOTE),

@@ -163,6 +163,10 @@ class FieldSession:
 
     def lock(self, reason: Status = Status.LOCKED) -> None:
         """Close the store for every tab (End shift, wipe, revoked); a tab's own Lock is `release`."""
+        for holder in list(self._holders):  # a tab in the middle of a form keeps it as a draft first
+            keep = getattr(holder, "keep_draft", None)
+            if keep is not None and self._store is not None:
+                keep(announce=False)  # maybe off the tab's event loop: no toast
         if self._auto_sync is not None:
             self._auto_sync.stop()  # waits for a sync in flight: it must not write to a closed store
         if self._store is not None:
