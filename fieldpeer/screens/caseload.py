@@ -10,7 +10,6 @@ from fieldpeer.screens.status_words import Status, sync_status, sync_words
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people
 
-
 # Colour only repeats what the icon and the words say (never colour alone).
 FLAG_COLOURS: dict[domain.FlagKind, str] = {
     domain.FlagKind.SAFETY_ALERT: ft.Colors.RED_800,
