@@ -11,20 +11,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import datetime, time
+from pathlib import Path
 
 import flet as ft
 import pytest
 from flet.controls.base_control import BaseControl
 
-from fieldpeer import app
+from fieldpeer import app, demo_data
 from fieldpeer.domain import ContactMode, ContactSetting, DraftKind, NoteStatus, OutreachOutcome
 from fieldpeer.records import ContactNote, Narrative
 from fieldpeer.screens import drafting
 from fieldpeer.screens.drafting import guard_of
 from fieldpeer.screens.session import FieldSession, Settings
 from fieldpeer.store import drafts, notes, outbox, outreach, people, wrap
+from fieldpeer.store.profile import Profile
+from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
 from tests.flet_harness import ScreenHarness, walk
-from tests.test_screens import AVERY, NOW, TATUM, seeded_profile, session  # noqa: F401  (fixtures)
+from tests.test_screens import AVERY, NOW, TATUM
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
@@ -87,7 +90,18 @@ class Person(ScreenHarness):
 
 
 @pytest.fixture
-def screen(session: FieldSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[Person]:  # noqa: F811
+def session(tmp_path: Path, clock: FakeClock) -> FieldSession:
+    """A real profile (vault + encrypted SQLite) with the fictional demo caseload, as test_screens.py."""
+    profile = Profile(tmp_path / "device", cost=TEST_COST, clock=clock)
+    store = profile.set_up(PIN, make_peer())
+    demo_data.seed_history(store, TODAY, add_people=True)
+    store.close()
+    profile.vault.lock()
+    return FieldSession(profile, clock=clock, now=lambda: NOW, auto_sync_seconds=None)
+
+
+@pytest.fixture
+def screen(session: FieldSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[Person]:
     monkeypatch.setattr(drafting, "AUTOSAVE_SECONDS", 0.05)
     harness = Person(app.make_main(session))
     yield harness
@@ -96,7 +110,7 @@ def screen(session: FieldSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 def unlock(screen: Person) -> None:
-    ScreenHarness.type(screen, "PIN", "482913")
+    ScreenHarness.type(screen, "PIN", PIN)
     ScreenHarness.tap(screen, "unlock")
     screen.wait_for(lambda: screen.route == "/caseload", what="the caseload")
     screen.steps = 0
@@ -367,8 +381,9 @@ def test_a_check_in_left_with_keep_as_draft_reopens_with_its_answers_and_its_ale
 
 def test_crisis_buttons_grow_with_the_largest_text_size(screen: Person, session: FieldSession) -> None:
     unlock(screen)
-    session.save_settings(Settings(text_size="larger"))
+    session.save_settings(Settings(text_size="largest"))
     screen.go(f"/person/{TATUM}/checkin")
     screen.choose("safety", "yes")
-    label = screen.inner("call-line-0", ft.FilledButton).content
-    assert isinstance(label, ft.Text) and label.size == pytest.approx(16 * session.text_scale) and label.no_wrap is False
+    for button in ("call-line-0", "text-line-0", "call-supporter-0"):
+        label = screen.inner(button, ft.FilledButton).content
+        assert isinstance(label, ft.Text) and label.size >= 15 * session.text_scale and not label.no_wrap, button

@@ -36,12 +36,12 @@ def digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
 
 
-def crisis_button(ui: Ui, label: str, url: str, identifier: str, icon: Any) -> ft.Control:
-    """A one-tap call or text link whose words grow with the text size and wrap instead of overflowing."""
+def text_button(ui: Ui, line_name: str, number: str, identifier: str) -> ft.Control:
+    """Text a crisis line with one tap (an sms: link), looking like Ui.call_button beside it."""
     button = ft.FilledButton(
-        content=ft.Text(label, size=ui.size(16), color=ft.Colors.WHITE, no_wrap=False), icon=icon, url=url,
-        bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE,
-        style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=16, vertical=14), icon_size=ui.size(20)),
+        content=ft.Text(f"Text {number}", size=ui.size(15), text_align=ft.TextAlign.CENTER), icon=ft.Icons.SMS, url=f"sms:{digits(number)}",
+        bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE, tooltip=f"Text {line_name}",
+        style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=16, vertical=14), icon_size=ui.size(18)),
     )
     return ft.Semantics(identifier=identifier, content=button)
 
@@ -49,13 +49,13 @@ def crisis_button(ui: Ui, label: str, url: str, identifier: str, icon: Any) -> f
 def crisis_panel(ui: Ui, form: CheckinForm, alert_line: str) -> ft.Control:
     lines: list[ft.Control] = []
     for n, line in enumerate(crisis_lines()):
-        lines.append(crisis_button(ui, f"Call {line.name}: {line.phone}", f"tel:{digits(line.phone)}", f"call-line-{n}", ft.Icons.CALL))
+        lines.append(ui.call_button(f"Call {line.name}: {line.phone}", line.phone, f"call-line-{n}"))
         if line.text:
-            lines.append(crisis_button(ui, f"Text {line.text}", f"sms:{digits(line.text)}", f"text-line-{n}", ft.Icons.SMS))
+            lines.append(text_button(ui, line.name, line.text, f"text-line-{n}"))
         if line.note:
             lines.append(ui.text(line.note, 13))
     supporters = [
-        crisis_button(ui, f"Call {s.name}: {s.phone}" + (f" ({s.relationship})" if s.relationship else ""), f"tel:{digits(s.phone)}", f"call-supporter-{n}", ft.Icons.CALL)
+        ui.call_button(f"Call {s.name}: {s.phone}" + (f" ({s.relationship})" if s.relationship else ""), s.phone, f"call-supporter-{n}")
         if s.phone else ui.text(s.name, 15)
         for n, s in enumerate(form.supporters())
     ]

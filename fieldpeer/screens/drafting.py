@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from fieldpeer.screens.widgets import TOUCH
+
 if TYPE_CHECKING:
     from fieldpeer.screens.widgets import Ui
 
@@ -95,22 +97,12 @@ class DraftGuard:
             self.discard()
             self._go(route, "Draft discarded.")
 
-        ui = self.ui
-        dialog = ft.AlertDialog(
-            modal=True,
-            title=ft.Text("Keep this as a draft?", size=ui.size(19)),
-            content=ft.Semantics(identifier="leave-dialog", live_region=True, content=ft.Column(
-                [ft.Text("You have changes that are not saved for good yet.", size=ui.size(15)), *([ft.Text(note, size=ui.size(15), weight=ft.FontWeight.BOLD)] if note else [])],
-                tight=True, spacing=8,
-            )),
-            actions=[
-                ui.button("Keep editing", close_then(lambda: None), "leave-stay", primary=False),
-                ui.button("Discard", close_then(discard), "leave-discard", primary=False),
-                ui.button("Keep as draft", close_then(keep), "leave-keep"),
-            ],
-            actions_overflow_button_spacing=8,
-        )
-        shell.page.show_dialog(dialog)
+        lines = [("You have changes that are not saved for good yet.", False), *([(note, True)] if note else [])]
+        choice_dialog(self.ui, "Keep this as a draft?", lines, [
+            ("Keep as draft", close_then(keep), "leave-keep", True),
+            ("Discard", close_then(discard), "leave-discard", False),
+            ("Keep editing", close_then(lambda: None), "leave-stay", False),
+        ], "leave-dialog")
 
     # --- what the screen calls -----------------------------------------------------------
 
@@ -139,6 +131,21 @@ class DraftGuard:
         shell.go(route)
         if toast or note:
             shell.toast(" ".join(filter(None, [toast, note])))
+
+
+def choice_dialog(ui: Ui, title: str, lines: list[tuple[str, bool]], buttons: list[tuple[str, Callable[[Any], None], str, bool]], identifier: str) -> None:
+    """A modal question: lines of (text, bold), then full-width 48 px buttons of (label, handler,
+    identifier, primary), first choice on top, so long labels and the largest text size still fit."""
+    words = [ft.Text(text, size=ui.size(15), weight=ft.FontWeight.BOLD if bold else None) for text, bold in lines]
+    choices = [ui.button(label, handler, key, primary=primary) for label, handler, key, primary in buttons]
+    for choice in choices:  # inside a dialog the button's padding alone measured 33 px: hold it at 48+
+        choice.content.height = max(TOUCH, ui.size(15) * 2.4)  # type: ignore[attr-defined]  # Ui.button: Semantics around the button
+    ui.shell.page.show_dialog(ft.AlertDialog(
+        modal=True, title=ft.Text(title, size=ui.size(19)),
+        content=ft.Semantics(identifier=identifier, live_region=True, content=ft.Column(
+            [*words, ft.Container(height=4), *choices], tight=True, spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )),
+    ))
 
 
 LAYOUT_PAUSE = 0.15  # seconds: the client lays out what just appeared, else there is nothing to scroll to

@@ -15,7 +15,7 @@ from fieldpeer.config import agency_zone, service_catalog
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, ReviewState
 from fieldpeer.records import ContactNote, NoteFeedback
 from fieldpeer.screens import dates
-from fieldpeer.screens.drafting import DraftGuard, guarded, scroll_into_view, scroll_key
+from fieldpeer.screens.drafting import DraftGuard, choice_dialog, guarded, scroll_into_view, scroll_key
 from fieldpeer.screens.forms import (
     DURATION_CHIPS,
     NOTE_FIELDS,
@@ -123,12 +123,17 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
 
         return press
 
-    def duration(minutes: int) -> Callable[[Any], None]:
+    def duration_button(minutes: int) -> ft.Control:
+        """A chip that sets the end `minutes` after the start; compact, so four fit a 360 px row."""
         def press(_: Any) -> None:
             form.set_duration(minutes)
             times_changed()
 
-        return press
+        button = ft.OutlinedButton(
+            content=ft.Text(f"{minutes} min", size=ui.size(14), no_wrap=True), on_click=ui.act(press), height=max(TOUCH, ui.size(TOUCH)),
+            tooltip=f"Lasted {minutes} minutes: set the end from the start", style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=4)),
+        )
+        return ft.Semantics(identifier=f"duration-{minutes}", content=button, expand=True)
 
     # --- pickers (Flet 1.0: dialogs opened with page.show_dialog) -------------------------
 
@@ -223,10 +228,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         "time": [
             time_row(start, "start"),
             time_row(end, "end"),
-            ft.Row(
-                [ft.Text("Length:", size=ui.size(14)), *[ui.button(f"{m} min", duration(m), f"duration-{m}", primary=False) for m in DURATION_CHIPS]],
-                wrap=True, spacing=6, run_spacing=6, vertical_alignment=ft.CrossAxisAlignment.CENTER,
-            ),
+            ft.Row([duration_button(m) for m in DURATION_CHIPS], spacing=6),
             units,
         ],
         "mode": [ui.picker("How (mode)", ContactMode.choices(), form.mode, choose_mode, "mode")],
@@ -245,7 +247,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
             ft.Row(
                 [ft.Container(date_button("Follow-up date (optional)", follow_face, pick_day("follow_up", follow_face, today, today + timedelta(days=DAYS_BACK)), "follow-up"), expand=True),
                  ui.button("No follow-up", clear_follow_up, "clear-follow-up", primary=False)],
-                wrap=True, vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
             ),
         ],
         "form": [message],
@@ -253,19 +255,19 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     boxes: dict[str, SectionBox] = {}
     column_items: list[ft.Control] = []
     for section in SECTIONS:
+        stretch = ft.CrossAxisAlignment.STRETCH
         body = ft.Column(
-            [ft.Column([*bodies[name], errors[name]], spacing=4, key=scroll_key(f"field-{name}")) for name in section.fields],
-            spacing=12,
+            [ft.Column([*bodies[name], errors[name]], spacing=4, key=scroll_key(f"field-{name}"), horizontal_alignment=stretch) for name in section.fields],
+            spacing=12, horizontal_alignment=stretch,
         )
         box = SectionBox(section, body)
         boxes[section.key] = box
         box.chevron = ft.Icon(ft.Icons.EXPAND_LESS, semantics_label="collapse")
         box.header = ft.Semantics(
             identifier=f"section-{section.key}", header=True,
-            content=ft.Container(
-                ft.Row([ft.Text(section.title, size=ui.size(18), weight=ft.FontWeight.BOLD, expand=True), box.chevron], vertical_alignment=ft.CrossAxisAlignment.CENTER),
-                on_click=ui.act(lambda e, k=section.key: toggle_section(k)), height=max(TOUCH, ui.size(TOUCH)), border_radius=4,
-                padding=ft.Padding.symmetric(horizontal=4),
+            content=ft.ListTile(
+                title=ft.Text(section.title, size=ui.size(18), weight=ft.FontWeight.BOLD), trailing=box.chevron, min_height=TOUCH,
+                content_padding=ft.Padding.symmetric(horizontal=4), on_click=ui.act(lambda e, k=section.key: toggle_section(k)),
             ),
         )
         column_items += [ft.Container(box.header, key=scroll_key(f"section-{section.key}")), body]
@@ -380,16 +382,10 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
             shell.go(f"/person/{saved.person_id}" if saved.person_id else "/caseload")
             shell.toast("Note signed. It will sync with the agency.")
 
-        shell.page.show_dialog(ft.AlertDialog(
-            modal=True,
-            title=ft.Text("Sign this note?", size=ui.size(19)),
-            content=ft.Semantics(identifier="sign-summary", content=ft.Column(
-                [ft.Text(summary, size=ui.size(16), weight=ft.FontWeight.BOLD),
-                 ft.Text("Once signed it is read-only: it becomes a legal record, changed only by a dated addendum.", size=ui.size(15))],
-                tight=True, spacing=8,
-            )),
-            actions=[ui.button("Not yet", close_then(lambda: None), "cancel-sign", primary=False), ui.button("Sign", close_then(really_sign), "confirm-sign", icon=ft.Icons.VERIFIED)],
-        ))
+        choice_dialog(ui, "Sign this note?", [(summary, True), ("Once signed it is read-only: it becomes a legal record, changed only by a dated addendum.", False)], [
+            ("Sign", close_then(really_sign), "confirm-sign", True),
+            ("Not yet", close_then(lambda: None), "cancel-sign", False),
+        ], "sign-summary")
 
     title = f"Contact note · {person.preferred_name}" if person else "Contact note"
     back = f"/person/{form.person_id}" if form.person_id else "/caseload"
@@ -399,12 +395,18 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         [
             jump_bar,
             *column_items,
-            ft.Row([ui.button("Save draft", save, "save-draft", primary=False, expand=True), ui.button("Sign", sign, "sign-note", icon=ft.Icons.VERIFIED, expand=True)]),
+            ft.Row([wide(ui.button("Save draft", save, "save-draft", primary=False)), wide(ui.button("Sign", sign, "sign-note", icon=ft.Icons.VERIFIED))]),
             ft.Semantics(identifier="draft-status", live_region=True, content=guard.status),
         ],
         back=back,
     )
     return guarded(ui, view, guard, back)
+
+
+def wide(control: ft.Control) -> ft.Control:
+    """Share a row's width (Ui.button's expand sits on the button, inside its Semantics)."""
+    control.expand = True
+    return control
 
 
 def review_banner(ui: Ui, review: NoteFeedback | None) -> list[ft.Control]:

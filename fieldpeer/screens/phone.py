@@ -14,6 +14,8 @@ from fieldpeer.store import notes, outreach, people
 NO_FOLLOW_UP = "none"
 NOTE_LABEL = "Short note"
 ATTEMPT_NOTE_LABEL = "Short note (optional)"
+NOTE_HINT = "What you talked about, what's next"
+ATTEMPT_NOTE_HINT = "e.g. asked them to call back"
 
 
 def build(ui: Ui, person_id: str) -> ft.View:
@@ -22,7 +24,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
     form = PhoneForm(person_id=person_id)
     message = ui.error("", "phone-error")
     minutes_field = ui.field("Minutes", form.minutes, lambda v: setattr(form, "minutes", v), number=True)
-    summary = ui.field(NOTE_LABEL, "", lambda v: setattr(form, "summary", v), multiline=True, hint="What you talked about, what's next", autofocus=True)
+    summary = ui.field(NOTE_LABEL, "", lambda v: setattr(form, "summary", v), multiline=True, hint=NOTE_HINT, autofocus=True)
     duration = ft.Column([ui.heading("How long?"), ui.choices([(str(m), f"{m} min") for m in QUICK_MINUTES], form.minutes, lambda v: pick_minutes(v), "minutes"), minutes_field], spacing=8)
     attempt_hint = ui.text("Not a contact: it is kept and reported, bills nothing, and does not count as this month's contact.", 14, identifier="attempt-hint")
     save_button = ui.button("Save phone call", lambda e: save(), "save-phone", icon=ft.Icons.CHECK)
@@ -36,6 +38,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
         duration.visible = form.reached
         attempt_hint.visible = not form.reached
         summary.label = NOTE_LABEL if form.reached else ATTEMPT_NOTE_LABEL
+        summary.hint_text = NOTE_HINT if form.reached else ATTEMPT_NOTE_HINT
         save_button.content.content = "Save phone call" if form.reached else "Save outreach attempt"  # type: ignore[attr-defined]  # ui.button: Semantics around the button
         ui.show_error(message, "")
 
