@@ -156,7 +156,7 @@ class NoteUnits(AgencyTable, table=True):
     billing CSV, FHIR and (through UnitsConfirmed) the phone all show."""
 
     __tablename__ = "agency_note_units"
-    __table_args__ = (Index("ix_note_units_day", "peer_id", "person_id", "day"),)
+    __table_args__ = (Index("ix_note_units_day", "peer_id", "day"),)
     note_id: str = Field(primary_key=True)
     peer_id: str
     person_id: str  # "" for community education (no person served)

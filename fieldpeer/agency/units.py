@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, tuple_
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from fieldpeer import domain
@@ -63,7 +63,9 @@ def confirm(session: Session, peer_id: str, notes: Sequence[ContactNote]) -> Non
     if not notes:
         return
     keys = {day_key(peer_id, n) for n in notes}
-    rows = session.exec(select(NoteUnits).where(tuple_(col(NoteUnits.peer_id), col(NoteUnits.person_id), col(NoteUnits.day)).in_(list(keys)))).all()
+    # By peer and day (a batch spans few days), then by person here: far fewer parameters than (peer, person, day) tuples.
+    same_days = session.exec(select(NoteUnits).where(NoteUnits.peer_id == peer_id, col(NoteUnits.day).in_({day for _, _, day in keys}))).all()
+    rows = [row for row in same_days if (row.peer_id, row.person_id, row.day) in keys]
     known = {row.note_id for row in rows}
     by_day: dict[DayKey, list[Billed]] = defaultdict(list)
     for row in rows:
