@@ -148,22 +148,21 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
     needle = search.strip().casefold()
     with store.unit() as unit:
         session = unit.session
-        contact_days = {
-            person_id: (first, last)
-            for person_id, first, last in session.exec(
-                select(ContactNoteRow.person_id, func.min(ContactNoteRow.starts_at), func.max(ContactNoteRow.starts_at)).group_by(ContactNoteRow.person_id)
-            ).all()
-        }
+        # First and last contact per person: two index seeks each (person_id, starts_at), where a
+        # GROUP BY over contact_note read every note's index entry (50,000 on a busy phone).
+        def contact(edge: Any) -> Any:
+            return select(edge(ContactNoteRow.starts_at)).where(ContactNoteRow.person_id == PersonRow.id).correlate(PersonRow).scalar_subquery()
+
+        active = session.exec(select(PersonRow, contact(func.min), contact(func.max)).where(col(PersonRow.discharged_on).is_(None))).all()
         alert_states = alerts.alert_states(unit)
         follow_ups = _latest_follow_ups(unit)
         pending = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)).one()
         returned = feedback.returned_by_person(unit)
         ranked: list[tuple[tuple[int, int], CaseloadEntry]] = []
-        for row in session.exec(select(PersonRow).where(PersonRow.discharged_on.is_(None))):  # type: ignore[union-attr]
+        for row, first, last in active:
             name = unit.cipher.decrypt(TABLE, row.id, "preferred_name", row.preferred_name_enc)
             if needle and needle not in name.casefold():
                 continue
-            first, last = contact_days.get(row.id, (None, None))
             facts = domain.PersonFacts(
                 alert_state=alert_states.get(row.id),
                 returned_notes=returned.get(row.id, 0),
