@@ -53,7 +53,8 @@ class Shell:
     def start(self) -> None:
         self.page.title = "FieldPeer"
         self.page.theme_mode = ft.ThemeMode.LIGHT
-        self.page.theme = ft.Theme(color_scheme_seed=ft.Colors.TEAL)
+        # Standard density everywhere: web and desktop default to compact, which shrinks buttons below 48 px.
+        self.page.theme = ft.Theme(color_scheme_seed=ft.Colors.TEAL, visual_density=ft.VisualDensity.STANDARD)
         self.page.on_route_change = self._route_changed
         self.page.on_view_pop = self._view_popped
         self.route = self.page.route if self.page.route not in ("", "/") else "/caseload"
@@ -152,5 +153,11 @@ def make_main(session: FieldSession) -> Callable[[ft.Page], None]:
 
 def web_app(profile_dir: Path, **session_options: Any) -> Any:
     """The field app as an ASGI app for uvicorn (shuts down cleanly, unlike ft.run's own server)."""
+    from flet_web.fastapi import app as flet_web_app  # web mode only (tests, the demo): never on a phone
+
     session = FieldSession(Profile(profile_dir), **session_options)
-    return with_fallback_fonts(ft.run(make_main(session), export_asgi_app=True, no_cdn=True, view=ft.AppView.WEB_BROWSER))
+    app = flet_web_app(  # named, so the tab says "FieldPeer" from the first byte, not "Flet" until connected
+        make_main(session), app_name="FieldPeer", app_short_name="FieldPeer", app_description="FieldPeer: the field tool for peer support workers.",
+        no_cdn=True,
+    )
+    return with_fallback_fonts(app)

@@ -84,6 +84,11 @@ class AppPage:
         self.page.dispatch_event("flt-semantics-placeholder", "click")  # Flutter's accessibility tree
         self.page.wait_for_selector("flt-semantics", state="attached", timeout=30_000)
 
+    def go(self, route: str) -> None:
+        """Go to `route` inside this browser session, as the browser's history does (a new page
+        load would be a new session, which asks for the PIN again)."""
+        self.page.evaluate("r => { history.pushState(null, '', r); window.dispatchEvent(new PopStateEvent('popstate')); }", "/" + route.lstrip("/"))
+
     def by_id(self, identifier: str) -> Locator:
         return self.page.locator(f'[flt-semantics-identifier="{identifier}"]')
 

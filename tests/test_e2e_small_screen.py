@@ -1,6 +1,7 @@
-"""Every screen at 360 px wide (a small Android phone), scrolled top to bottom: nothing wider
-than the screen, every control named for a screen reader, every touch target 48 px or more.
-Screenshots of each stretch go to artifacts/screens/360-*.png.
+"""Every screen at 360 px wide (a small Android phone), scrolled top to bottom, at the normal
+and at the largest text size: nothing wider than the screen, every control named for a screen
+reader, every touch target 48 px or more. Screenshots of each stretch go to
+artifacts/screens/360-*.png (and 360-largest-*.png).
 """
 
 from __future__ import annotations
@@ -11,23 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, FieldAppProcess, phone_browser
+from tests.browser import ARTIFACTS, AppPage, FieldAppProcess, phone_browser
 
 pytestmark = pytest.mark.slow
 SMALL = {"width": 360, "height": 740}
 PIN = "739164"
 AVERY = "person-demo-0001"
-SCREENS = {  # name -> route; the session is shared by tabs, so each opens unlocked at its route
-    "caseload": "caseload",
-    "person": f"person/{AVERY}",
-    "phone-log": f"person/{AVERY}/phone",
-    "contact-note": f"person/{AVERY}/note/new",
-    "checkin": f"person/{AVERY}/checkin",
-    "wrap": f"person/{AVERY}/wrap",
-    "consent": f"person/{AVERY}/consent",
-    "search": "search",
-    "sync": "sync",
-    "settings": "settings",
+SCREENS = {  # name -> (route, a control that shows the screen is up)
+    "caseload": ("caseload", f"person-{AVERY}"),
+    "person": (f"person/{AVERY}", "new-note"),
+    "phone-log": (f"person/{AVERY}/phone", "back"),
+    "contact-note": (f"person/{AVERY}/note/new", "sign-note"),
+    "checkin": (f"person/{AVERY}/checkin", "save-checkin"),
+    "wrap": (f"person/{AVERY}/wrap", "save-wrap"),
+    "consent": (f"person/{AVERY}/consent", "save-consent"),
+    "search": ("search", "search-hint"),
+    "sync": ("sync", "end-shift"),
+    "settings": ("settings", "text-size"),
 }
 
 
@@ -39,7 +40,20 @@ def field_app(tmp_path: Path) -> Iterator[FieldAppProcess]:
     app.stop()
 
 
-def test_every_screen_fits_360_px_with_named_48_px_controls(field_app: FieldAppProcess) -> None:
+def sweep(app: AppPage, prefix: str) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    for name, (route, ready) in SCREENS.items():
+        app.go(route)
+        app.by_id(ready).first.wait_for(state="attached", timeout=30_000)
+        problems[name] = app.scan(f"{prefix}-{name}")
+        if name == "checkin":  # and again with the crisis panel open (the app scrolls to it)
+            app.tap("safety-yes")
+            app.wait_on_screen("call-line-0")
+            problems["checkin-crisis"] = app.scan(f"{prefix}-checkin-crisis")
+    return problems
+
+
+def test_every_screen_fits_360_px_with_named_48_px_controls_at_normal_and_largest_text(field_app: FieldAppProcess) -> None:
     problems: dict[str, list[str]] = {}
     with phone_browser(ARTIFACTS, viewport=SMALL) as app:
         app.open(field_app.url)
@@ -48,17 +62,14 @@ def test_every_screen_fits_360_px_with_named_48_px_controls(field_app: FieldAppP
         app.fill("PIN again", PIN)
         app.tap("offline-demo")
         app.wait_id(f"person-{AVERY}")
-        for name, route in SCREENS.items():
-            app.open(field_app.url + route)
-            app.page.wait_for_selector("flt-semantics[flt-semantics-identifier]", state="attached")
-            problems[name] = app.scan(f"360-{name}")
-            if name == "checkin":  # and again with the crisis panel open (the app scrolls to it)
-                app.tap("safety-yes")
-                app.wait_on_screen("call-line-0")
-                problems["checkin-crisis"] = app.scan("360-checkin-crisis")
-        app.open(field_app.url + "caseload")
+        problems |= sweep(app, "360")
+        app.go("settings")
+        app.pick("text-size", "largest")  # the sheet closes after the choice (pick waits for it)
+        app.page.wait_for_timeout(800)  # redrawn at the new size
+        problems |= {f"largest-{k}": v for k, v in sweep(app, "360-largest").items()}
+        app.go("caseload")
         app.tap("lock-now")
         app.wait_id("unlock")
-        problems["unlock"] = app.scan("360-unlock")
+        problems["largest-unlock"] = app.scan("360-largest-unlock")
     problems = {k: v for k, v in problems.items() if v}
     assert problems == {}, json.dumps(problems, indent=1)

@@ -407,6 +407,8 @@ def test_settings_change_auto_lock_text_size_and_pin(screen: ScreenHarness, sess
     screen.select("auto-lock", "10")
     screen.select("text-size", "large")
     assert session.settings.auto_lock_minutes == 10 and session.text_scale == 1.2
+    assert not any(c.open for c in screen.page._dialogs.controls if isinstance(c, ft.BottomSheet))  # the picker closed
+    screen.wait_for(lambda: screen.field("Current PIN").text_size == 19.2, what="the screen redrawn at the larger size")
     assert FieldSession(seeded_profile).settings.auto_lock_minutes == 10  # kept across restarts
     screen.type("Current PIN", PIN)
     screen.type("New PIN", "864209")

@@ -27,9 +27,9 @@ def flag_chips(ui: Ui, flags: list[domain.Flag], size: float = 13) -> list[ft.Co
     chips: list[ft.Control] = []
     for flag in flags:
         colour = FLAG_COLOURS.get(flag.kind, ft.Colors.ON_SURFACE)
+        words = ft.Text(flag.words, size=ui.size(size), color=colour, weight=ft.FontWeight.W_600, expand=True)  # wraps, never under the call button
         chips.append(ft.Semantics(identifier=f"flag-{flag.kind.value}", content=ft.Row(
-            [ft.Icon(getattr(ft.Icons, flag.icon), size=ui.size(size + 3), color=colour), ft.Text(flag.words, size=ui.size(size), color=colour, weight=ft.FontWeight.W_600)],
-            spacing=4, tight=True, vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            [ft.Icon(getattr(ft.Icons, flag.icon), size=ui.size(size + 3), color=colour), words], spacing=4, vertical_alignment=ft.CrossAxisAlignment.START,
         )))
     return chips
 
@@ -42,7 +42,7 @@ def person_rows(ui: Ui, entries: list[people.CaseloadEntry], search: str) -> lis
         words = [ui.text(entry.preferred_name, 16, bold=True)]
         if entry.last_contact is not None:  # without one, the "No contact yet" flag says it: never "never" beside "30 days"
             words.append(ui.text(dates.last_contact_words(entry.last_contact, today), 13))
-        details = ft.Column([*words, ft.Row(flag_chips(ui, entry.flags), wrap=True, spacing=10, run_spacing=2)], spacing=2, expand=True)
+        details = ft.Column([*words, *flag_chips(ui, entry.flags)], spacing=2, expand=True)
         open_person = ft.Semantics(
             identifier=f"person-{entry.person_id}", button=True, expand=True,  # read as its text: name, last contact, flags
             content=ft.Container(details, on_click=ui.act(lambda e, pid=entry.person_id: shell.go(f"/person/{pid}")), expand=True, padding=ft.Padding.symmetric(vertical=6)),

@@ -78,7 +78,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
         person.preferred_name,
         [
             ui.text(person.recovery_stage.label, 14),
-            ft.Row(flags, wrap=True, spacing=12, run_spacing=4),
+            *flags,
             *([ui.heading("Not finished"), grid(unfinished, 1)] if unfinished else []),
             grid(actions, columns),
             *bullet_list("Goals", [g.text for g in person.goals], "No goals recorded yet."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +24,10 @@ def build(ui: Ui) -> ft.View:
 
     def set_text(value: str) -> None:
         session.save_settings(replace(session.settings, text_size=value))
+        shell.page.run_task(redraw)
+
+    async def redraw() -> None:
+        await asyncio.sleep(0.4)  # after the sheet has closed: a screen rebuilt under it keeps it open
         shell.render()
 
     async def change_pin(_: Any) -> None:

@@ -140,10 +140,17 @@ class Ui:
                 ))
                 for key, text in options
             ]
-            # As tall as its options (a short list leaves no empty sheet), scrolling past 85% of the screen.
+            # As tall as its options (a scrolling list would fill the screen), at most 85% of the
+            # screen; past that the options scroll.
+            row = max(TOUCH + 8, self.size(16) * 1.45 + 24)
+            fits = self.size(18) * 1.45 + 12 + len(rows) * row + 16
+            height = min(fits, (self.shell.page.height or 740) * 0.85 - 40)  # 40: the drag handle
             sheet = ft.BottomSheet(
-                ft.Container(ft.Column([self.heading(label), *rows], tight=True, spacing=0, scroll=ft.ScrollMode.AUTO), padding=ft.Padding.only(left=8, right=8, bottom=12)),
-                scrollable=True, show_drag_handle=True, size_constraints=ft.BoxConstraints(max_height=(self.shell.page.height or 800) * 0.85),
+                ft.Container(
+                    ft.Column([self.heading(label), *rows], spacing=0, scroll=ft.ScrollMode.AUTO),
+                    padding=ft.Padding.only(left=8, right=8, bottom=12), height=height,
+                ),
+                scrollable=True, show_drag_handle=True,
             )
             self.shell.page.show_dialog(sheet)
 
