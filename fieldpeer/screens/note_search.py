@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import flet as ft
 
+from fieldpeer.config import agency_zone
+from fieldpeer.screens import dates
 from fieldpeer.screens.forms import counted
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import people, search
@@ -13,6 +15,7 @@ HINT = "Type words from a note: a place, a plan, a name. Whole words; every word
 
 def build(ui: Ui) -> ft.View:
     shell, session = ui.shell, ui.shell.session
+    now, zone = session.now(), agency_zone()
     names = {e.person_id: e.preferred_name for e in people.list_caseload(session.store, session.today()).entries}
     results = ft.Column([ui.text(HINT, 14, identifier="search-hint")], spacing=0)
 
@@ -26,7 +29,7 @@ def build(ui: Ui) -> ft.View:
             for hit in found.hits:
                 who = names.get(hit.person_id or "", "Group or community")
                 tile = ft.ListTile(
-                    title=ft.Text(f"{who} · {hit.starts_at:%Y-%m-%d %H:%M}", size=ui.size(15)), subtitle=ft.Text(hit.snippet, size=ui.size(13)),
+                    title=ft.Text(f"{who} · {dates.when(hit.starts_at, now, zone)}", size=ui.size(15)), subtitle=ft.Text(hit.snippet, size=ui.size(13)),
                     is_three_line=True, on_click=ui.act(lambda e, note_id=hit.note_id: shell.go(f"/note/{note_id}")),
                 )
                 results.controls.append(ft.Semantics(identifier=f"hit-{hit.note_id}", content=tile))

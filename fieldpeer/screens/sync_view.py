@@ -10,7 +10,7 @@ import flet as ft
 from fieldpeer.screens.forms import counted
 from fieldpeer.screens.status_words import Status, sync_words, words
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store import outbox
+from fieldpeer.store import drafts, outbox
 from fieldpeer.sync.client import SyncSummary
 
 REASONS = {
@@ -103,6 +103,8 @@ def build(ui: Ui) -> ft.View:
                 *([last] if session.last_summary else []),
             ] if facts.can_sync else []),
             ui.text("End shift sends everything and locks the phone once the agency has confirmed every record.", 14),
+            *([ui.text("You have unfinished drafts: they stay on this phone for your next shift (Continue draft on the person's page).", 14, identifier="drafts-stay")]
+              if drafts.has_drafts(session.store) else []),
             ft.ResponsiveRow([ft.Container(b, col={"xs": 12, "sm": 6}) for b in buttons], spacing=8, run_spacing=8),
             progress,
             ui.heading("Set aside by the agency"),
