@@ -1,6 +1,7 @@
 """Access control: every route of the agency API, tried with no token, a made-up token, a revoked
 device's token, an expired token and another device's token. All refused, with a clear code and
-no stack trace, and every refusal written to the access log. On SQLite and PostgreSQL.
+no stack trace, and every refusal written to the access log (a stranger's once per route, reason and
+minute, then counted: see test_strangers_cannot_grow_the_access_log). On SQLite and PostgreSQL.
 
 Routes are read from the server's own OpenAPI document, so a route added later without
 authentication fails this test until it is consciously listed as public.
@@ -90,7 +91,9 @@ def test_every_route_refuses_bad_credentials_and_logs_it(agency: AgencyProcess, 
             response = call(agency, method, path.replace("{note_id}", "n-1").replace("{alert_id}", "a-1"), token)
             assert (response.status_code, response.json()["code"]) == (status, code), f"{method} {path} with {case}"
             assert "Traceback" not in response.text and "File \"" not in response.text
-            assert refusals(admin) == before + 1, f"{method} {path} with {case} was not logged"
+            # A device token on a supervisor route is a stranger's token: its kind was logged just before (made-up token).
+            tallied = (method, path) in SUPERVISOR_ROUTES and case in ("revoked device", "expired token")
+            assert refusals(admin) == before + (0 if tallied else 1), f"{method} {path} with {case} was not logged"
 
 
 def test_another_devices_token_is_useless_without_that_devices_keys(agency: AgencyProcess, tmp_path: Path) -> None:
@@ -131,3 +134,30 @@ def test_an_expired_phone_keeps_its_unsent_records(agency: AgencyProcess, tmp_pa
     summary = client.sync()
     assert "enrol it again" in summary.error and "kept on this phone" in summary.error
     assert profile.is_set_up and outbox.counts(store).pending == 1  # not wiped: only revocation wipes
+
+
+def test_strangers_cannot_grow_the_access_log(agency_db_url: str, tmp_path: Path) -> None:
+    """Issue #17, finding 8: each refusal of an unknown caller wrote a row, so anyone could grow the
+    agency's database. Now the first refusal per route and reason in a window is written, the rest
+    are counted and written as one row when the next window opens. Known devices (revoked,
+    expired) are still logged every time."""
+    import time
+
+    server = AgencyProcess(agency_db_url, tmp_path / "keys", tmp_path / "agency.log", options=("--refusal-log-seconds", "2"))
+    server.start()
+    try:
+        admin = Admin(agency_db_url)
+        before = refusals(admin)
+        with httpx.Client(base_url=server.url) as http:
+            for _ in range(150):
+                assert http.get("/api/v1/pull").status_code == 401
+                assert http.get("/api/v1/pull", headers={"Authorization": "Bearer made-up"}).status_code == 401
+                assert http.post("/api/v1/enrol", json={"code": "AAAA-BBBB-CCCC", "device_box_key": "x", "device_sign_key": "y"}).status_code == 403
+            assert refusals(admin) == before + 3  # pull without a token, pull with a made-up one, enrol with a bad code
+            time.sleep(2.2)  # the next window
+            assert http.get("/api/v1/pull").status_code == 401
+        with admin.session() as db:
+            details = [e.detail for e in db.exec(select(AccessEvent).where(AccessEvent.outcome == "refused", AccessEvent.action == "pull")).all()]
+        assert "no_token_repeats:149" in details and refusals(admin) == before + 5  # the count, and the new window's first refusal
+    finally:
+        server.stop()

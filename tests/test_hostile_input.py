@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +165,84 @@ def test_a_replayed_batch_changes_nothing(agency: AgencyProcess, tmp_path: Path)
         assert again.status_code == 200 and {r["status"] for r in again.json()["results"]} == {"duplicate"}
     assert {r["status"] for r in first["results"]} == {"stored"} and len(stored) == 3
     assert sorted(r.record_id for r in admin.received(record_type="contact_note")) == stored
+
+
+# --- Finding 5 and 7 of issue #17: batches and heads too big to hold ---------------------------------
+
+
+def test_batches_too_big_to_parse_are_refused_before_parsing_while_others_are_served(agency: AgencyProcess, tmp_path: Path) -> None:
+    """A million tiny entries once held 1.4 GB and stalled /health for seconds (figures in
+    SECURITY.md, measured by benchmarks/hostile_batch.py). Now each is refused with a clear 413,
+    and meanwhile /health and an honest device are answered."""
+    import threading
+
+    from benchmarks.hostile_batch import hostile_body
+
+    attacker, _ = device(agency, tmp_path / "attacker")
+    honest = enrolled_phone(agency, tmp_path / "honest")
+    bodies = {"too_large": hostile_body(attacker, "million"), "too_many_entries": hostile_body(attacker, "many"), "too_complex": hostile_body(attacker, "escaped", 40_000)}
+    answers: dict[str, httpx.Response] = {}
+    headers = {"Authorization": f"Bearer {attacker.token}", "Content-Type": SEALED_MEDIA_TYPE}
+
+    def attack() -> None:
+        for code, body in bodies.items():
+            answers[code] = httpx.post(f"{agency.url}/api/v1/push", headers=headers, content=body, timeout=120)
+
+    thread = threading.Thread(target=attack)
+    thread.start()
+    served = 0
+    while thread.is_alive() or served == 0:  # bounded by the attack's three requests
+        assert httpx.get(f"{agency.url}/api/v1/health", timeout=30).status_code == 200
+        notes.log_phone_contact(honest.store, honest.person_ids[0], 5, f"call {served}", ended_at=datetime(2026, 11, 25, 8) + timedelta(minutes=10 * served))
+        assert honest.client.push().ok
+        served += 1
+    thread.join()
+    for code, response in answers.items():
+        assert (response.status_code, response.json()["code"]) == (413, code)
+        assert_clean_refusal(response, code)
+    assert outbox.counts(honest.store).pending == 0 and len(Admin(agency.db_url).received(record_type="contact_note")) == served
+
+
+def raw_exchange(agency: AgencyProcess, head: bytes, chunk: int = 64 * 1024) -> bytes:
+    """Send a request head as a slow client would (in chunks, stopping when the server hangs up)
+    and read what the server answers."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", agency.port), timeout=30) as conn:
+        try:
+            for start in range(0, len(head), chunk):
+                conn.sendall(head[start : start + chunk])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the head was complete
+        answer = b""
+        try:
+            while data := conn.recv(65536):
+                answer += data
+        except ConnectionResetError:
+            pass
+        return answer
+
+
+@pytest.mark.parametrize("shape", ["one 1 MiB header", "10,000 headers", "16 MiB of headers"])
+def test_oversized_request_heads_are_refused_before_anything_runs(agency: AgencyProcess, shape: str) -> None:
+    import threading
+
+    request_line = b"GET /api/v1/pull HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    heads = {
+        "one 1 MiB header": request_line + b"X-Big: " + b"a" * (1024 * 1024) + b"\r\n\r\n",
+        "10,000 headers": request_line + b"".join(b"X-H%d: v\r\n" % i for i in range(10_000)) + b"\r\n",
+        "16 MiB of headers": request_line + b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 8000) for i in range(2048)) + b"\r\n",
+    }
+    answers: list[bytes] = []
+    clients = [threading.Thread(target=lambda: answers.append(raw_exchange(agency, heads[shape]))) for _ in range(3)]  # several clients at once
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=120)
+    assert len(answers) == 3
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == "headers_too_large"
+    assert httpx.get(f"{agency.url}/api/v1/health").status_code == 200
+    # An ordinary request with a few dozen headers still goes through.
+    assert httpx.get(f"{agency.url}/api/v1/health", headers={f"X-H{i}": "v" * 100 for i in range(40)}).status_code == 200

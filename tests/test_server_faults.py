@@ -107,7 +107,7 @@ def test_clock_skew_between_phone_and_server(agency: AgencyProcess, tmp_path: Pa
 
 
 def test_very_long_notes_travel_in_batches_under_the_body_limit(agency: AgencyProcess, tmp_path: Path) -> None:
-    assert MAX_BATCH_BYTES * 1.01 + 4096 < AgencySettings.max_body_bytes and MAX_BATCH_BYTES < MAX_PLAINTEXT  # gzip never grows data by more than ~0.1%
+    assert MAX_BATCH_BYTES * 1.01 + 4096 < AgencySettings.max_body_bytes and MAX_BATCH_BYTES < AgencySettings.max_push_plaintext <= MAX_PLAINTEXT  # gzip never grows data by more than ~0.1%
     phone = enrolled_phone(agency, tmp_path)
     admin, store, persons = phone.admin, phone.store, phone.person_ids
     longest = "🙂 long narrative ✍️ " * (MAX_TEXT // 20)  # emoji: 4 bytes each in UTF-8
@@ -149,4 +149,26 @@ def test_an_app_upgrade_sends_what_the_old_version_left_unsent(agency: AgencyPro
     summary = SyncClient(store, sleep=no_sleep).sync()
     assert [q.reason for q in outbox.quarantined(store)] == []
     assert summary.ok and summary.sent == 4 and received_once(admin, ids)
+    figures.add("server fault scenarios survived", 1)
+
+
+def test_a_phone_hanging_up_mid_upload_is_not_a_server_error(agency: AgencyProcess, tmp_path: Path) -> None:
+    """Issue #17, finding 10: a client that loses its network half-way through a push was logged as
+    an unexpected server error (hundreds of lines under network faults). It is nothing of the kind."""
+    import socket
+
+    phone = enrolled_phone(agency, tmp_path)
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", agency.port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /api/v1/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/vnd.fieldpeer.sealed\r\n"
+                + f"Authorization: Bearer {phone.client.token}\r\nContent-Length: {1024 * 1024}\r\n\r\n".encode()
+                + b"x" * (100 * 1024)
+            )
+            time.sleep(0.2)  # the server is reading the body when the phone goes under a bridge
+    log_calls(phone.store, phone.person_ids[0], 2, datetime(2026, 11, 24, 9))
+    assert SyncClient(phone.store, sleep=no_sleep).sync().sent == 2  # the server carries on
+    agency.stop()
+    log = agency.log_path.read_text(errors="replace")
+    assert "unexpected" not in log and "Traceback" not in log, log[-2000:]
     figures.add("server fault scenarios survived", 1)
