@@ -133,13 +133,17 @@ class DraftGuard:
             shell.toast(" ".join(filter(None, [toast, note])))
 
 
+def tall(ui: Ui, button: ft.Control) -> ft.Control:
+    """Hold a Ui.button at 48 px or more: in Chromium its padding alone measured 33 px at the normal size."""
+    button.content.height = max(TOUCH, ui.size(15) * 2.4)  # type: ignore[attr-defined]  # Ui.button: Semantics around the button
+    return button
+
+
 def choice_dialog(ui: Ui, title: str, lines: list[tuple[str, bool]], buttons: list[tuple[str, Callable[[Any], None], str, bool]], identifier: str) -> None:
     """A modal question: lines of (text, bold), then full-width 48 px buttons of (label, handler,
     identifier, primary), first choice on top, so long labels and the largest text size still fit."""
     words = [ft.Text(text, size=ui.size(15), weight=ft.FontWeight.BOLD if bold else None) for text, bold in lines]
-    choices = [ui.button(label, handler, key, primary=primary) for label, handler, key, primary in buttons]
-    for choice in choices:  # inside a dialog the button's padding alone measured 33 px: hold it at 48+
-        choice.content.height = max(TOUCH, ui.size(15) * 2.4)  # type: ignore[attr-defined]  # Ui.button: Semantics around the button
+    choices = [tall(ui, ui.button(label, handler, key, primary=primary)) for label, handler, key, primary in buttons]
     ui.shell.page.show_dialog(ft.AlertDialog(
         modal=True, title=ft.Text(title, size=ui.size(19)),
         content=ft.Semantics(identifier=identifier, live_region=True, content=ft.Column(

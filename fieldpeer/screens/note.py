@@ -15,7 +15,7 @@ from fieldpeer.config import agency_zone, service_catalog
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, ReviewState
 from fieldpeer.records import ContactNote, NoteFeedback
 from fieldpeer.screens import dates
-from fieldpeer.screens.drafting import DraftGuard, choice_dialog, guarded, scroll_into_view, scroll_key
+from fieldpeer.screens.drafting import DraftGuard, choice_dialog, guarded, scroll_into_view, scroll_key, tall
 from fieldpeer.screens.forms import (
     DURATION_CHIPS,
     NOTE_FIELDS,
@@ -32,6 +32,7 @@ from fieldpeer.store import feedback, notes, people
 from fieldpeer.store.billing import NoteUnits
 
 NOW_BUTTON_WIDTH = 124  # both rows alike, so the two time fields line up
+ROOMY_SCALE = 1.4  # from this text size on, a time field and its Now button no longer share a row
 DAYS_BACK = 366  # the date picker reaches a year back (late notes); never into the future
 
 
@@ -93,6 +94,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     day_face = ft.Text(day_label(date.fromisoformat(form.day)) if form.day else "Choose…", size=ui.size(16))
     follow_face = ft.Text(day_label(date.fromisoformat(form.follow_up)) if form.follow_up else "None", size=ui.size(16))
     setting_box = ft.Column([])
+    roomy = shell.session.text_scale >= ROOMY_SCALE
 
     def changed() -> None:
         guard.poke()
@@ -131,9 +133,9 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
 
         button = ft.OutlinedButton(
             content=ft.Text(f"{minutes} min", size=ui.size(14), no_wrap=True), on_click=ui.act(press), height=max(TOUCH, ui.size(TOUCH)),
-            tooltip=f"Lasted {minutes} minutes: set the end from the start", style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=4)),
+            tooltip=f"Lasted {minutes} minutes: set the end from the start", style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=12 if roomy else 4)),
         )
-        return ft.Semantics(identifier=f"duration-{minutes}", content=button, expand=True)
+        return ft.Semantics(identifier=f"duration-{minutes}", content=button, expand=None if roomy else True)
 
     # --- pickers (Flet 1.0: dialogs opened with page.show_dialog) -------------------------
 
@@ -185,12 +187,12 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         return ft.Semantics(identifier=identifier, content=ft.Container(button, height=max(TOUCH + 12, ui.size(TOUCH + 12))))
 
     def time_row(text_field: ft.TextField, which: str) -> ft.Control:
-        text_field.suffix_icon = ft.IconButton(ft.Icons.SCHEDULE, tooltip=f"Choose the {which} time", on_click=ui.act(pick_time(which)), width=TOUCH, height=TOUCH)
-        label = "Start now" if which == "start" else "End now"
-        return ft.Row(
-            [ft.Container(text_field, expand=True), ft.Container(ui.button(label, now_button(which), f"{which}-now", primary=False), width=ui.size(NOW_BUTTON_WIDTH))],
-            vertical_alignment=ft.CrossAxisAlignment.START,
-        )
+        glyph = ft.Icon(ft.Icons.SCHEDULE, semantics_label=f"Choose the {which} time")
+        text_field.suffix_icon = ft.IconButton(icon=glyph, tooltip=f"Choose the {which} time", on_click=ui.act(pick_time(which)), width=TOUCH, height=TOUCH)
+        now = tall(ui, ui.button("Start now" if which == "start" else "End now", now_button(which), f"{which}-now", primary=False))
+        if roomy:  # large text: the field keeps the whole width, the button goes below it
+            return ft.Column([text_field, now], spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+        return ft.Row([ft.Container(text_field, expand=True), ft.Container(now, width=NOW_BUTTON_WIDTH)], vertical_alignment=ft.CrossAxisAlignment.START)
 
     # --- the what ------------------------------------------------------------------------
 
@@ -228,7 +230,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         "time": [
             time_row(start, "start"),
             time_row(end, "end"),
-            ft.Row([duration_button(m) for m in DURATION_CHIPS], spacing=6),
+            ft.Row([duration_button(m) for m in DURATION_CHIPS], spacing=6, wrap=roomy, run_spacing=6),
             units,
         ],
         "mode": [ui.picker("How (mode)", ContactMode.choices(), form.mode, choose_mode, "mode")],
@@ -246,7 +248,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         "follow_up": [
             ft.Row(
                 [ft.Container(date_button("Follow-up date (optional)", follow_face, pick_day("follow_up", follow_face, today, today + timedelta(days=DAYS_BACK)), "follow-up"), expand=True),
-                 ui.button("No follow-up", clear_follow_up, "clear-follow-up", primary=False)],
+                 tall(ui, ui.button("No follow-up", clear_follow_up, "clear-follow-up", primary=False))],
                 vertical_alignment=ft.CrossAxisAlignment.CENTER,
             ),
         ],
@@ -395,7 +397,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         [
             jump_bar,
             *column_items,
-            ft.Row([wide(ui.button("Save draft", save, "save-draft", primary=False)), wide(ui.button("Sign", sign, "sign-note", icon=ft.Icons.VERIFIED))]),
+            ft.Row([wide(tall(ui, ui.button("Save draft", save, "save-draft", primary=False))), wide(tall(ui, ui.button("Sign", sign, "sign-note", icon=ft.Icons.VERIFIED)))]),
             ft.Semantics(identifier="draft-status", live_region=True, content=guard.status),
         ],
         back=back,
