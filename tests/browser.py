@@ -77,6 +77,7 @@ class AppPage:
         self.page = page
         self.shots = shots
         self.shots.mkdir(parents=True, exist_ok=True)
+        self.steps = 0  # what a person does: every tap and every field typed counts one
 
     def open(self, url: str) -> None:
         self.page.goto(url)
@@ -136,6 +137,7 @@ class AppPage:
         """Activate a control the way a screen reader does: a click on its tappable semantics
         node, which Flutter turns into the tap action. No coordinates, so no race with a
         scroll that Flutter is still animating (a coordinate click can land on a neighbour)."""
+        self.steps += 1
         node = self.reveal(self.by_id(identifier))
         tappable = node if node.get_attribute("flt-tappable") is not None else node.locator("[flt-tappable]").first
         tappable.dispatch_event("click")
@@ -145,6 +147,7 @@ class AppPage:
         (Playwright's fill() races Flutter's editing state; so can a select-all sent before
         Flutter has moved the focus to its own editing element, and a click can land on a
         neighbour while Flutter scrolls the focused field into view.)"""
+        self.steps += 1
         for _ in range(3):
             self.reveal(self.page.get_by_role("textbox", name=label)).focus()  # as a screen reader moves focus
             self.page.wait_for_timeout(100)

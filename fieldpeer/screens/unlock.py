@@ -67,12 +67,11 @@ def build(ui: Ui) -> ft.View:
     buttons.append(ui.button("Unlock", unlock, "unlock", icon=ft.Icons.LOCK_OPEN))
     reason = shell.lock_reason
     why = words(reason, minutes=session.settings.auto_lock_minutes).line
-    if reason is Status.SHIFT_ENDED and session.last_summary is not None:
-        why = f"{why} {summary_text(session.last_summary)}"
+    shift = [ui.text(summary_text(session.last_summary), 14, identifier="shift-summary")] if reason is Status.SHIFT_ENDED and session.last_summary else []
     status = vault.pin_status()  # wrong PINs before this screen opened (another tab, a reload)
     message.visible = bool(line := pin_line(status.attempts_left, status.wait_seconds))
     message.content.value = line  # type: ignore[union-attr]
-    view = ui.view("/unlock", "FieldPeer is locked", [ui.text(why, 16, identifier="lock-reason"), pin, message, *buttons, spinner])
+    view = ui.view("/unlock", "FieldPeer is locked", [ui.text(why, 16, identifier="lock-reason"), *shift, pin, message, *buttons, spinner])
     if status.locked:
         for button in buttons:
             button.content.disabled = True  # type: ignore[attr-defined]
