@@ -4,7 +4,7 @@ no-answer outreach attempt (its flag stays); a note typed with emoji and Chinese
 and found again, then signed after its confirmation; a check-in answered "yes" and left without
 saving, whose alert the agency has all the same; the supervisor acknowledges it and the phone's
 flag changes after sync; End shift. Then the agency's database holds exactly what was typed,
-once. Screenshots of every screen go to artifacts/screens/; the tap counts to tests/figures.
+once. Screenshots of every screen go to artifacts/screens/, the tap counts to artifacts/screens/taps.json.
 """
 
 from __future__ import annotations
