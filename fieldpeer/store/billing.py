@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import col, select
-
 from fieldpeer.records import UnitsConfirmed
-from fieldpeer.store.tables import ContactNoteRow, UnitsConfirmedRow
+from fieldpeer.store.tables import UnitsConfirmedRow
 from fieldpeer.store.unit_of_work import Unit
 
 
@@ -27,6 +25,11 @@ class NoteUnits:
     units: int
     estimate: bool  # True until the agency's figure arrives
 
+    @classmethod
+    def of(cls, estimate: int, confirmed: int | None) -> NoteUnits:
+        """The agency's figure when it has arrived, else the phone's own estimate."""
+        return cls(estimate if confirmed is None else confirmed, estimate=confirmed is None)
+
     @property
     def words(self) -> str:
         """ "3 units", or "About 3 units (estimate)" before the agency has counted them."""
@@ -38,13 +41,3 @@ def confirmed_units(unit: Unit, note_id: str) -> int | None:
     """The agency's figure for the note, or None before it arrives."""
     row = unit.session.get(UnitsConfirmedRow, note_id)
     return None if row is None else row.units
-
-
-def units_for_person(unit: Unit, person_id: str) -> dict[str, NoteUnits]:
-    """Units for each of a person's notes (for the timeline), the agency's figure where known."""
-    rows = unit.session.exec(
-        select(ContactNoteRow.id, ContactNoteRow.units, UnitsConfirmedRow.units)
-        .join(UnitsConfirmedRow, col(UnitsConfirmedRow.note_id) == ContactNoteRow.id, isouter=True)
-        .where(ContactNoteRow.person_id == person_id)
-    ).all()
-    return {note_id: NoteUnits(units if confirmed is None else confirmed, estimate=confirmed is None) for note_id, units, confirmed in rows}

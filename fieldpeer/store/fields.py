@@ -20,4 +20,5 @@ def seal_narrative(cipher: FieldCipher, note_id: str, narrative: dict[str, Any])
 
 def open_narrative(cipher: FieldCipher, note_id: str, blob: bytes) -> dict[str, Any]:
     """The narrative of one note row, as the dict it was saved from."""
-    return dict(cipher.decrypt_json(NOTE_TABLE, note_id, NARRATIVE, blob))
+    narrative: dict[str, Any] = cipher.decrypt_json(NOTE_TABLE, note_id, NARRATIVE, blob)
+    return narrative

@@ -249,8 +249,7 @@ def note_units(store: FieldStore, note_id: str) -> billing.NoteUnits:
     the phone's own estimate, marked as one (`.words`: "About 3 units (estimate)")."""
     with store.unit() as unit:
         row = load_note_row(unit, note_id)
-        confirmed = billing.confirmed_units(unit, note_id)
-        return billing.NoteUnits(row.units if confirmed is None else confirmed, estimate=confirmed is None)
+        return billing.NoteUnits.of(row.units, billing.confirmed_units(unit, note_id))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from fieldpeer.domain import ContactKind, NoteStatus, Zone
 from fieldpeer.store import alerts, billing, feedback
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.fields import open_narrative
-from fieldpeer.store.tables import PENDING, AddendumRow, CheckinRow, ContactNoteRow, OutboxRow, OutreachAttemptRow, PersonRow
+from fieldpeer.store.tables import PENDING, AddendumRow, CheckinRow, ContactNoteRow, OutboxRow, OutreachAttemptRow, PersonRow, UnitsConfirmedRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
 from fieldpeer.records import Person
 
@@ -223,9 +224,13 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
         session, cipher = unit.session, unit.cipher
         # Only the columns the timeline shows: loading whole rows (JSON columns, ORM objects)
         # cost more than decrypting the narratives.
-        shown = (ContactNoteRow.id, ContactNoteRow.kind, ContactNoteRow.starts_at, ContactNoteRow.ends_at, ContactNoteRow.mode, ContactNoteRow.status, ContactNoteRow.narrative_enc)
+        shown = (
+            ContactNoteRow.id, ContactNoteRow.kind, ContactNoteRow.starts_at, ContactNoteRow.ends_at, ContactNoteRow.mode, ContactNoteRow.status,
+            ContactNoteRow.narrative_enc, ContactNoteRow.units, UnitsConfirmedRow.units.label("confirmed"),  # type: ignore[attr-defined]
+        )
         notes: Sequence[Any] = session.exec(
             select(*shown)  # type: ignore[call-overload]
+            .join(UnitsConfirmedRow, col(UnitsConfirmedRow.note_id) == ContactNoteRow.id, isouter=True)
             .where(ContactNoteRow.person_id == person_id)
             .order_by(ContactNoteRow.starts_at.desc())  # type: ignore[attr-defined]
             .limit(limit)
@@ -240,7 +245,7 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
         )
         kinds, modes, statuses = _labels(ContactKind), _labels(domain.ContactMode), _labels(NoteStatus)
         reviewed = feedback.states_for_person(unit, person_id)
-        units = billing.units_for_person(unit, person_id)
+        unit_words = cache(lambda units, confirmed: billing.NoteUnits.of(units, confirmed).words)  # a handful of distinct figures
         for note in notes:
             narrative = open_narrative(cipher, note.id, note.narrative_enc)
             minutes = domain.contact_minutes(note.starts_at, note.ends_at)
@@ -253,7 +258,7 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
                     detail=narrative.get("intervention") or narrative.get("goal") or "",
                     status=reviewed[note.id].label if note.id in reviewed else statuses[note.status],
                     addenda=addenda.get(note.id, 0),
-                    units=units[note.id].words if note.id in units else "",
+                    units=unit_words(note.units, note.confirmed),
                 )
             )
         outcomes, attempts = _labels(domain.OutreachOutcome), session.exec(
