@@ -1,7 +1,11 @@
 """Where the device secret lives: outside the database, so a copied database file is not enough.
 
-On phones this is the OS keystore (flet-secure-storage); elsewhere a 0600 key file. The
-vault only needs ``load``/``save``/``destroy``, so a new platform adds one small class.
+On phones this is the OS keystore (flet-secure-storage, see keystore.py); elsewhere a 0600 key
+file. The vault only needs ``load``/``save``/``destroy``, so a new platform adds one small class.
+
+``load`` answers None when there is no secret, raises DeviceSecretDamaged when there is one but
+it is unusable (both mean the data it protected can never be opened again: the vault wipes and
+the peer enrols again), and KeystoreUnavailable when the keystore did not answer (try again).
 """
 
 from __future__ import annotations
@@ -11,6 +15,14 @@ from pathlib import Path
 from typing import Protocol
 
 SECRET_BYTES = 32
+
+
+class DeviceSecretDamaged(ValueError):
+    """A secret is stored but is not a usable device secret (wrong length, not base64)."""
+
+
+class KeystoreUnavailable(Exception):
+    """The OS keystore did not answer; nothing is known to be lost. Messages never quote a value."""
 
 
 class DeviceSecretStore(Protocol):
@@ -62,7 +74,7 @@ class KeyFileSecretStore:
         except FileNotFoundError:
             return None
         if len(data) != SECRET_BYTES:
-            raise ValueError("The device key file is damaged.")
+            raise DeviceSecretDamaged("The device key file is damaged.")
         return data
 
     def save(self, secret: bytes) -> None:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from fieldpeer.store.crypto import FieldCipher
-from fieldpeer.store.secrets import SECRET_BYTES, DeviceSecretStore, shred_file, write_private_file
+from fieldpeer.store.secrets import SECRET_BYTES, DeviceSecretDamaged, DeviceSecretStore, KeystoreUnavailable, shred_file, write_private_file
 
 VAULT_FORMAT = 1
 MAX_FAILED_ATTEMPTS = 10
@@ -71,6 +71,14 @@ class VaultWiped(VaultError):
 
 class NoVault(VaultError):
     pass
+
+
+class DeviceKeyLost(VaultWiped):
+    """The device secret is gone or damaged (keystore cleared, data restored on another phone):
+    the data can never be opened again, so it is erased like a wipe and the peer enrols again."""
+
+    def __init__(self) -> None:
+        VaultError.__init__(self, "The device key is missing (the phone cleared it, or this data came from another phone), so the data here could not be opened and has been erased. Enrol again to continue.")
 
 
 def lockout_delay(failed_attempts: int) -> float:
@@ -185,6 +193,7 @@ class Vault:
         if self.exists():
             raise VaultError("This device already has a vault.")
         data_key = os.urandom(32)
+        self.secrets.destroy()  # a leftover secret (the iOS Keychain outlives the app) is never reused
         self._write(self._wrap(pin, data_key, key_version=1))
         return self._open(data_key, 1)
 
@@ -219,15 +228,26 @@ class Vault:
         return self._open(data_key, state.key_version)
 
     def _try_pin(self, state: VaultState, pin: str) -> bytes | None:
-        secret = self.secrets.load()
-        if secret is None:
-            raise VaultError("The device key is missing: this device must be enrolled again.")
+        secret = self._device_secret()
         cost = ScryptCost(state.n, state.r, state.p)
         kek = _derive_kek(pin, _unb64(state.salt), cost, secret)
         try:
             return AESGCM(kek).decrypt(_unb64(state.nonce), _unb64(state.wrapped_key), _dek_aad(state.key_version))
         except InvalidTag:
             return None
+
+    def _device_secret(self) -> bytes:
+        """Lost or damaged is final (wipe, DeviceKeyLost); a keystore that did not answer is not."""
+        try:
+            secret = self.secrets.load()
+        except DeviceSecretDamaged:
+            secret = None
+        except KeystoreUnavailable as exc:
+            raise VaultError(str(exc)) from None
+        if secret is None:
+            self.wipe()
+            raise DeviceKeyLost()
+        return secret
 
     def change_pin(self, old_pin: str, new_pin: str) -> None:
         """Re-wrap the same data key under the new PIN: no record is re-encrypted."""
