@@ -38,7 +38,7 @@ class Person(ScreenHarness):
     steps = 0
 
     def tap(self, identifier: str) -> None:
-        self.steps += 1
+        self.steps += 1  # unlock() resets the count
         super().tap(identifier)
 
     def type(self, label: str, value: str) -> None:
@@ -228,7 +228,6 @@ def test_signing_an_incomplete_note_puts_each_error_at_its_field_and_never_says_
 
 def test_a_full_note_is_signed_after_a_one_line_confirmation(screen: Person, session: FieldSession) -> None:
     open_new_note(screen)
-    steps_to_open = 2
     screen.type("Start (HH:MM)", "09:00")
     screen.tap("end-now")  # 10:30
     screen.select("mode", "face_to_face")
@@ -242,17 +241,32 @@ def test_a_full_note_is_signed_after_a_one_line_confirmation(screen: Person, ses
     assert "Avery A. · Today, 9:00 am–10:30 am · 90 min · about 6 units" in summary
     assert "read-only" in summary
     screen.tap("cancel-sign")  # "Not yet": still editing, nothing signed
-    assert screen.route.endswith("/note/new")
+    assert "/note/" in screen.route and not screen.has("confirm-sign")
     screen.tap("sign-note")
     screen.tap("confirm-sign")
     assert screen.route == f"/person/{AVERY}"
     note = notes.get_note(session.store, people.person_timeline(session.store, AVERY, limit=1)[0].record_id)
     assert note.status is NoteStatus.SIGNED and note.minutes == 90
-    taps = screen.steps + steps_to_open - 2  # the "Not yet" detour is not part of the count
+    taps = screen.steps - 2  # the "Not yet" detour (Sign, Not yet) is not part of the count
     print(f"\nTAPS full signed note (from the caseload): {taps}")
     assert taps < 17  # today's count before this work
     screen.go(f"/note/{note.id}")
     assert screen.value("signed-units") == "about 6 units (estimate; the agency confirms)"
+
+
+def test_with_the_last_note_s_defaults_a_signed_note_takes_ten_taps(screen: Person, session: FieldSession) -> None:
+    open_new_note(screen)  # 2 taps: the person, Contact note (mode and setting come from the last note)
+    screen.type("Start (HH:MM)", "09:30")
+    screen.tap("end-now")
+    screen.toggle("intervention-self_help")
+    screen.type("Intervention: what you did together", "Practised the bus route to the job centre.")
+    screen.type("Response: how the person responded", "Calmer on the second trip.")
+    screen.type("Plan / next steps", "Try it alone on Tuesday.")
+    screen.tap("sign-note")
+    screen.tap("confirm-sign")
+    assert screen.route == f"/person/{AVERY}"
+    print(f"\nTAPS signed note with defaults from the last note: {screen.steps}")
+    assert screen.steps == 10
 
 
 def test_a_new_note_starts_from_the_last_note_with_this_person(screen: Person, session: FieldSession) -> None:
@@ -278,7 +292,7 @@ def test_a_note_is_kept_as_a_draft_while_typing_and_back_asks_keep_or_discard(sc
     assert notes.get_note(session.store, kept.record_id).narrative.response == "Quiet, then talked about her sister."
     assert "Draft kept at 10:30." in screen.value("draft-status")
     screen.tap("back")
-    assert screen.has("leave-dialog") and screen.route.endswith("/note/new")
+    assert screen.has("leave-dialog") and screen.route == f"/note/{kept.record_id}"  # the draft's own address from the first save
     screen.tap("leave-discard")
     assert screen.route == f"/person/{AVERY}"
     assert not any(e.status == NoteStatus.DRAFT.label for e in people.person_timeline(session.store, AVERY))
@@ -348,6 +362,16 @@ def test_yes_raises_the_alert_at_once_and_leaving_says_it_is_queued(screen: Pers
     assert screen.route == f"/person/{TATUM}"
     assert any("queued" in t for t in screen.toasts())
     assert [i.record_type for i in outbox.next_batch(session.store, 500)].count("safety_alert") == 1  # discarding the check-in kept the alert
+
+
+def test_once_the_agency_took_the_alert_leaving_says_it_was_sent(screen: Person, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{TATUM}/checkin")
+    screen.choose("safety", "yes")
+    entry = next(i for i in outbox.next_batch(session.store, 500) if i.record_type == "safety_alert")
+    outbox.settle(session.store, accepted=[entry.entry_id], rejected={})  # the agency's receipt, as a sync applies it
+    screen.tap("back")
+    assert "The alert was already sent to your supervisor." in texts_under(screen, "leave-dialog")
 
 
 def test_saving_the_check_in_reuses_the_alert_raised_on_the_answer(screen: Person, session: FieldSession) -> None:

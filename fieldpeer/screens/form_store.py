@@ -6,14 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from fieldpeer.domain import DraftKind
-from fieldpeer.store import alerts, drafts
+from fieldpeer.records import SafetyAlert
+from fieldpeer.store import alerts, drafts, outbox
 from fieldpeer.store.unit_of_work import FieldStore
+
+SAFETY_ALERT = SafetyAlert.model_fields["record_type"].default  # "safety_alert"
+URGENT_SCAN = 200  # pending entries to look through: alerts go first, so a waiting one is among them
 
 
 def alert_reached_agency(store: FieldStore, person_id: str, alert_id: str) -> bool:
-    """True once the agency has answered this alert (a pulled status proves it arrived); until
-    then the phone only knows it is queued, and says so."""
-    return any(a.alert_id == alert_id and a.at is not None for a in alerts.alerts_for_person(store, person_id))
+    """True once the agency has taken the alert: its outbox entry is neither waiting (alerts are
+    sent first, so a waiting one is at the head of the queue) nor refused, or the agency has
+    already answered it. Until then the phone says it is queued."""
+    if any(a.alert_id == alert_id and a.at is not None for a in alerts.alerts_for_person(store, person_id)):
+        return True
+    waiting = {i.record_id for i in outbox.next_batch(store, URGENT_SCAN) if i.record_type == SAFETY_ALERT}
+    refused = {q.record_id for q in outbox.quarantined(store) if q.record_type == SAFETY_ALERT}
+    return alert_id not in waiting | refused
 
 
 def form_draft(store: FieldStore, kind: DraftKind, person_id: str) -> tuple[str, dict[str, Any]] | None:

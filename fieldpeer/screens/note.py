@@ -323,6 +323,8 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
             return False
         saved = notes.save_draft(store, note)
         form.note_id, form.version = saved.id, saved.version
+        if view.route != (route := f"/note/{saved.id}"):  # a redraw (text size, a lock) reopens this draft, not a blank note
+            view.route = shell.route = route
         return True
 
     def discard() -> None:
