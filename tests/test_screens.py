@@ -22,6 +22,8 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncSummary
 from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
 from tests.flet_harness import ScreenHarness, walk
+from tests.servers import AgencyProcess
+from tests.test_sync_integration import Admin
 
 NOW = datetime.combine(TODAY, datetime.min.time()).replace(hour=10, minute=30)
 AVERY = "person-demo-0001"  # first of the demo caseload by name
@@ -175,10 +177,37 @@ def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldS
     session.last_summary = SyncSummary(pending=pending, error="The agency could not be reached.")  # as auto-sync reports it
     screen.go("/sync")
     status = screen.find("sync-status").content.value
-    assert status == f"The agency was not reached: The agency could not be reached. {pending} records wait safely on this phone and go with the next sync."
+    assert status == f"The agency was not reached: The agency could not be reached. Waiting safely on this phone for the next sync: {pending} records."
     assert "All done" not in screen.text() and " sent" not in status
     screen.go("/caseload")
     assert screen.inner("sync-badge", ft.Icon).semantics_label == f"Sync: {pending} waiting, agency not reached"
+
+
+def test_end_shift_without_the_agency_keeps_the_phone_open_and_says_why(tmp_path: Path) -> None:
+    agency = AgencyProcess(f"sqlite:///{tmp_path / 'agency.db'}", tmp_path / "agency-keys", tmp_path / "agency.log")
+    agency.start()
+    _, [quinn], code = Admin(agency.db_url).peer_with_caseload("Pat Peer", ["Quinn"])
+    session = FieldSession(Profile(tmp_path / "phone", cost=TEST_COST), now=lambda: NOW, auto_sync_seconds=None)
+    screen = ScreenHarness(app.make_main(session))
+    try:
+        screen.type("Agency address", agency.url)
+        screen.type("One-time code", code)
+        screen.type("Choose a PIN (6 or more)", PIN)
+        screen.type("PIN again", PIN)
+        screen.tap("enrol")
+        screen.wait_for(lambda: screen.route == "/caseload", what="the caseload")
+        notes.log_phone_contact(session.store, quinn, 10, "Talked about the weekend.", ended_at=NOW)
+        agency.stop()  # the network is gone
+        screen.go("/sync")
+        screen.tap("end-shift")
+        assert session.is_unlocked and screen.route == "/sync"
+        assert "Shift not ended: not everything has reached the agency (1 record waiting)." in " ".join(screen.toasts())
+        assert screen.find("sync-status").content.value.startswith("The agency was not reached:")
+        assert "All done" not in screen.text() and "Shift ended" not in screen.text()
+    finally:
+        screen.close()
+        session.lock()
+        agency.stop()
 
 
 def test_searching_notes_finds_words_and_opens_the_note(screen: ScreenHarness, session: FieldSession) -> None:

@@ -36,8 +36,15 @@ def test_every_state_has_words_and_only_all_sent_says_all_done() -> None:
         assert ("Shift ended" in said.line) == (status is Status.SHIFT_ENDED), status
 
 
+def test_one_record_reads_as_one() -> None:
+    for status in Status:
+        line = words(status, pending=1, quarantined=1, error="No network.", minutes=1).line
+        assert "1 records" not in line and "1 record have" not in line and "1 record wait " not in line and "1 minutes" not in line, status
+
+
 def test_waiting_records_are_never_called_sent() -> None:
     for error in ("", "The agency could not be reached."):
         said = sync_words(SyncFacts(pending=1, quarantined=0, can_sync=True, error=error))
-        assert " sent" not in said.line and "all sent" not in said.badge and "1 record " in said.line
+        assert " sent" not in said.line and "all sent" not in said.badge
+        assert "1 record." in said.line or "1 record waiting" in said.line
     assert sync_words(SyncFacts(pending=2, quarantined=0, can_sync=True)).badge == "Sync: 2 waiting"

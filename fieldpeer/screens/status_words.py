@@ -34,23 +34,23 @@ class Words:
     line: str  # a sentence: sync view, unlock screen, toasts
 
 
-# {pending} {quarantined} {error} {minutes} are filled in by `words`.
+# {pending} {pending_records} {quarantined} {error} {minutes_words} are filled in by `words`.
 WORDS: dict[Status, Words] = {
     Status.PRACTICE: Words("Sync: practice profile, nothing is sent", "This practice profile has no agency: nothing leaves this phone."),
     Status.SYNCING: Words("Sync: sending…", "Sending to the agency…"),
     Status.WAITING: Words("Sync: {pending} waiting", "{pending_records} waiting to reach the agency."),
     Status.NOT_REACHED: Words(
         "Sync: {pending} waiting, agency not reached",
-        "The agency was not reached: {error} {pending_records} wait safely on this phone and go with the next sync.",
+        "The agency was not reached: {error} Waiting safely on this phone for the next sync: {pending_records}.",
     ),
     Status.SET_ASIDE: Words("Sync: {quarantined} set aside", "Everything else reached the agency; {quarantined} set aside by the agency (see below)."),
     Status.ALL_SENT: Words("Sync: all sent", "All done: the agency has every record."),
     Status.FIRST_OPEN: Words("", "Enter your PIN to open your caseload."),
     Status.LOCKED: Words("", "Locked. Enter your PIN to open your caseload."),
-    Status.IDLE_LOCKED: Words("", "Locked after {minutes} minutes without use. Enter your PIN to continue."),
+    Status.IDLE_LOCKED: Words("", "Locked after {minutes_words} without use. Enter your PIN to continue."),
     Status.SHIFT_ENDED: Words("", "Shift ended: the agency has every record. Enter your PIN to start the next shift."),
     Status.SHIFT_NOT_ENDED: Words(
-        "", "Shift not ended: {pending_records} have not reached the agency yet. The phone stays open; try End shift again when the network is back."
+        "", "Shift not ended: not everything has reached the agency ({pending_records} waiting). The phone stays open; try End shift again when the network is back."
     ),
 }
 
@@ -79,7 +79,7 @@ def sync_status(facts: SyncFacts) -> Status:
 def words(status: Status, *, pending: int = 0, quarantined: int = 0, error: str = "", minutes: int = 0) -> Words:
     values = {
         "pending": pending, "quarantined": quarantined, "minutes": minutes, "error": error.strip() or "no connection.",
-        "pending_records": f"{pending} record{'' if pending == 1 else 's'}",
+        "pending_records": f"{pending} record{'' if pending == 1 else 's'}", "minutes_words": f"{minutes} minute{'' if minutes == 1 else 's'}",
     }
     template = WORDS[status]
     return Words(template.badge.format(**values), template.line.format(**values))
