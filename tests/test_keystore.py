@@ -179,7 +179,8 @@ def test_never_called_on_the_ui_loop(storage: FakeSecureStorage, page_loop: asyn
 
 @pytest.mark.parametrize(
     ("platform", "web", "keystore"),
-    [("android", False, True), ("ios", False, True), ("Android", False, True), ("android", True, False), ("ios", True, False), ("linux", False, False), ("macos", False, False), ("windows", False, False), (None, False, False)],
+    [("android", False, True), ("ios", False, True), ("Android", False, True), ("android", True, False), ("ios", True, False)]
+    + [(desktop, False, False) for desktop in ("linux", "macos", "windows", None)],
 )
 def test_platform_choice(tmp_path: Path, storage: FakeSecureStorage, page_loop: asyncio.AbstractEventLoop, platform: str | None, web: bool, keystore: bool) -> None:
     """The keystore on an Android / iOS app; the key file on desktops and in web mode (a phone's browser included)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import importlib
 import threading
 from collections.abc import Awaitable, Coroutine
 from pathlib import Path
@@ -102,7 +103,7 @@ def secure_storage_service() -> Any:
     Keychain items readable after the first unlock and never migrated to another device (not in
     iCloud or an encrypted iTunes backup restored elsewhere); Android Keystore-wrapped storage
     (hardware-backed where the phone has it), never in Auto Backup (allowBackup=false)."""
-    import flet_secure_storage as fss  # phones only: the package carries the Flutter plugin
+    fss = importlib.import_module("flet_secure_storage")  # phone builds only ([tool.flet.android] dependencies)
 
     apple = {"accessibility": fss.KeychainAccessibility.FIRST_UNLOCK_THIS_DEVICE, "synchronizable": False}
     return fss.SecureStorage(ios_options=fss.IOSOptions(**apple), macos_options=fss.MacOsOptions(**apple))

@@ -78,7 +78,9 @@ class DeviceKeyLost(VaultWiped):
     the data can never be opened again, so it is erased like a wipe and the peer enrols again."""
 
     def __init__(self) -> None:
-        VaultError.__init__(self, "The device key is missing (the phone cleared it, or this data came from another phone), so the data here could not be opened and has been erased. Enrol again to continue.")
+        VaultError.__init__(
+            self, "The device key is missing (the phone cleared it, or this data came from another phone), so the data here could not be opened and was erased. Enrol again to continue."
+        )
 
 
 def lockout_delay(failed_attempts: int) -> float:
