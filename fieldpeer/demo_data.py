@@ -57,6 +57,7 @@ def demo_caseload(today: date, count: int = 20, seed: int = 7) -> list[Person]:
                 admitted_on=admitted,
                 plan_reviewed_on=reviewed,
                 part2=rng.random() < 0.4,
+                phone=f"555-01{50 + i:02d}" if i % 2 == 0 else "",  # 555-0100..0199: reserved for fiction
             )
         )
     return people

@@ -109,6 +109,7 @@ class Person(Record):
     discharge_reason: DischargeReason | None = None
     part2: bool = False  # records protected by 42 CFR Part 2 (substance use)
     version: Version = 1
+    phone: ShortText = ""  # the person's own number, for a one-tap call (tel:); encrypted on the phone
 
 
 # --- Contacts ---------------------------------------------------------------

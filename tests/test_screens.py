@@ -318,6 +318,16 @@ def test_a_returned_note_shows_the_comment_and_leaves_the_caseload_flag_once_ans
     assert "returned by supervisor" not in screen.text()
 
 
+def test_a_person_with_a_phone_number_gets_a_real_call_button_beside_log_a_call(screen: ScreenHarness) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}")  # the demo gives every other person a (fictional) number
+    assert screen.inner("call-person", ft.OutlinedButton).url == "tel:555-0150".replace("-", "")
+    order = [i for i in screen.identifiers() if i in ("new-phone", "call-person", "new-checkin")]
+    assert order == ["new-phone", "call-person", "new-checkin"]  # beside "Log a call"
+    screen.go(f"/person/{TATUM}")  # the twentieth: no number, no button
+    assert screen.has("new-phone") and not screen.has("call-person")
+
+
 def test_backing_out_of_a_half_written_note_keeps_it_and_the_person_offers_continue_draft(screen: ScreenHarness, session: FieldSession) -> None:
     unlock(screen)
     screen.go(f"/person/{AVERY}")

@@ -51,9 +51,8 @@ def build(ui: Ui, person_id: str) -> ft.View:
         ui.button("WRAP plan", lambda e: go(f"/person/{person_id}/wrap"), "open-wrap", icon=ft.Icons.MAP_OUTLINED, primary=False),
         ui.button("Consent", lambda e: go(f"/person/{person_id}/consent"), "new-consent", icon=ft.Icons.HANDSHAKE_OUTLINED, primary=False),
     ]
-    phone = getattr(person, "phone", "")  # a number only when the agency recorded one
-    if phone:
-        actions.insert(2, ui.call_button(f"Call {phone}", phone, "call-person", urgent=False))
+    if person.phone:  # dial straight away, beside "Log a call" (which records it)
+        actions.insert(2, ui.call_button(f"Call {person.phone}", person.phone, "call-person", urgent=False))
     columns = 1 if session.text_scale >= 1.4 else 2  # at the larger sizes a label needs the whole width
 
     def bullet_list(title: str, items: list[str], empty: str) -> list[ft.Control]:

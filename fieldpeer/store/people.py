@@ -33,7 +33,7 @@ class StaleWrite(Exception):
 
 
 def person_to_row(cipher: FieldCipher, person: Person, now: datetime) -> PersonRow:
-    details = person.model_dump(mode="json", include={"strengths", "goals", "natural_supports"})
+    details = person.model_dump(mode="json", include={"strengths", "goals", "natural_supports", "phone"})
     return PersonRow(
         id=person.id,
         preferred_name_enc=cipher.encrypt(TABLE, person.id, "preferred_name", person.preferred_name),
