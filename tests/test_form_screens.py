@@ -325,6 +325,15 @@ def test_the_shell_can_keep_a_draft_before_locking(screen: Person, session: Fiel
     assert screen.field("To whom (the recipient)").value == "County Housing Authority" and screen.has("draft-restored")
 
 
+def test_consent_dates_can_be_picked_from_the_calendar(screen: Person, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}/consent")
+    screen._event(screen.field("Ends on (YYYY-MM-DD)").suffix_icon, "click")
+    screen.pick(ft.DatePicker, datetime(2027, 11, 25))
+    assert screen.field("Ends on (YYYY-MM-DD)").value == "2027-11-25"
+    assert guard_of(screen.view).has_unsaved_changes()  # type: ignore[union-attr]
+
+
 def test_wrap_edits_are_kept_and_saving_forgets_the_draft(screen: Person, session: FieldSession) -> None:
     unlock(screen)
     screen.go(f"/person/{AVERY}/wrap")

@@ -14,7 +14,7 @@ import flet as ft
 from fieldpeer.config import agency_zone, service_catalog
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, ReviewState
 from fieldpeer.records import ContactNote, NoteFeedback
-from fieldpeer.screens import dates
+from fieldpeer.screens import dates, pickers
 from fieldpeer.screens.drafting import DraftGuard, choice_dialog, guarded, scroll_into_view, scroll_key, tall
 from fieldpeer.screens.forms import (
     DURATION_CHIPS,
@@ -137,33 +137,24 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         )
         return ft.Semantics(identifier=f"duration-{minutes}", content=button, expand=None if roomy else True)
 
-    # --- pickers (Flet 1.0: dialogs opened with page.show_dialog) -------------------------
+    # --- pickers --------------------------------------------------------------------------
 
     def pick_day(target: str, face: ft.Text, first: date, last: date) -> Callable[[Any], None]:
-        def chosen(e: Any) -> None:
-            if e.control.value is None:
-                return
-            picked = e.control.value.date() if isinstance(e.control.value, datetime) else e.control.value
-            setattr(form, target, picked.isoformat())
-            face.value = day_label(picked)
+        def picked(day: date) -> None:
+            setattr(form, target, day.isoformat())
+            face.value = day_label(day)
             refresh_units()
             changed()
 
         def open_picker(_: Any) -> None:
             current = getattr(form, target)
-            value = datetime.combine(date.fromisoformat(current), time()) if current else datetime.combine(first if first > shell.session.today() else shell.session.today(), time())
-            shell.page.show_dialog(ft.DatePicker(
-                value=value, first_date=datetime.combine(first, time()), last_date=datetime.combine(last, time()),
-                current_date=datetime.combine(shell.session.today(), time()), help_text="Choose the date", on_change=ui.act(chosen),
-            ))
+            pickers.pick_date(ui, date.fromisoformat(current) if current else None, first, last, picked)
 
         return open_picker
 
     def pick_time(which: str) -> Callable[[Any], None]:
-        def chosen(e: Any) -> None:
-            if e.control.value is None:
-                return
-            setattr(form, which, clock(datetime.combine(date.today(), e.control.value)))
+        def picked(value: time) -> None:
+            setattr(form, which, clock(datetime.combine(date.today(), value)))
             times_changed()
 
         def open_picker(_: Any) -> None:
@@ -171,24 +162,12 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
                 value = parse_clock(getattr(form, which))
             except ValueError:
                 value = shell.session.now().time()
-            shell.page.show_dialog(ft.TimePicker(value=value, help_text=f"{which.title()} time", on_change=ui.act(chosen)))
+            pickers.pick_time(ui, value, picked, f"{which.title()} time")
 
         return open_picker
 
-    def date_button(label: str, face: ft.Text, on_click: Callable[[Any], None], identifier: str) -> ft.Control:
-        content = ft.Row(
-            [ft.Column([ft.Text(label, size=ui.size(12)), face], spacing=0, expand=True), ft.Icon(ft.Icons.CALENDAR_MONTH, semantics_label="choose a date")],
-            vertical_alignment=ft.CrossAxisAlignment.CENTER,
-        )
-        button = ft.OutlinedButton(
-            content=content, on_click=ui.act(on_click),
-            style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=4), padding=ft.Padding.symmetric(horizontal=12, vertical=6)),
-        )
-        return ft.Semantics(identifier=identifier, content=ft.Container(button, height=max(TOUCH + 12, ui.size(TOUCH + 12))))
-
     def time_row(text_field: ft.TextField, which: str) -> ft.Control:
-        glyph = ft.Icon(ft.Icons.SCHEDULE, semantics_label=f"Choose the {which} time")
-        text_field.suffix_icon = ft.IconButton(icon=glyph, tooltip=f"Choose the {which} time", on_click=ui.act(pick_time(which)), width=TOUCH, height=TOUCH)
+        text_field.suffix_icon = pickers.picker_icon(ui, ft.Icons.SCHEDULE, f"Choose the {which} time", pick_time(which))
         now = tall(ui, ui.button("Start now" if which == "start" else "End now", now_button(which), f"{which}-now", primary=False))
         if roomy:  # large text: the field keeps the whole width, the button goes below it
             return ft.Column([text_field, now], spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
@@ -225,8 +204,9 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     # --- sections ------------------------------------------------------------------------
 
     goals = [(g.id, g.text) for g in person.goals] if person else []
+    pick_follow_up = pick_day("follow_up", follow_face, today, today + timedelta(days=DAYS_BACK))
     bodies: dict[str, list[ft.Control]] = {
-        "day": [date_button("Date", day_face, pick_day("day", day_face, today - timedelta(days=DAYS_BACK), today), "day")],
+        "day": [pickers.date_button(ui, "Date", day_face, pick_day("day", day_face, today - timedelta(days=DAYS_BACK), today), "day")],
         "time": [
             time_row(start, "start"),
             time_row(end, "end"),
@@ -247,7 +227,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         "plan": [ui.field("Plan / next steps", form.plan, setter("plan"), multiline=True)],
         "follow_up": [
             ft.Row(
-                [ft.Container(date_button("Follow-up date (optional)", follow_face, pick_day("follow_up", follow_face, today, today + timedelta(days=DAYS_BACK)), "follow-up"), expand=True),
+                [ft.Container(pickers.date_button(ui, "Follow-up date (optional)", follow_face, pick_follow_up, "follow-up"), expand=True),
                  tall(ui, ui.button("No follow-up", clear_follow_up, "clear-follow-up", primary=False))],
                 vertical_alignment=ft.CrossAxisAlignment.CENTER,
             ),
