@@ -22,6 +22,7 @@ from fieldpeer.domain import ContactMode, ContactSetting, DraftKind, NoteStatus,
 from fieldpeer.records import ContactNote, Narrative
 from fieldpeer.screens import drafting
 from fieldpeer.screens.drafting import guard_of
+from fieldpeer.screens.forms import parse_clock
 from fieldpeer.screens.session import FieldSession, Settings
 from fieldpeer.store import drafts, notes, outbox, outreach, people, wrap
 from fieldpeer.store.profile import Profile
@@ -184,6 +185,17 @@ def test_duration_chips_set_the_end_from_the_start_and_units_are_an_estimate(scr
     assert screen.field("End (HH:MM)").value == "10:00"
     screen.tap("start-now")  # NOW is 10:30
     assert screen.field("Start (HH:MM)").value == "10:30"
+
+
+@pytest.mark.parametrize("typed, meant", [("14:30", time(14, 30)), ("14.30", time(14, 30)), ("2:30 pm", time(14, 30)), ("2 PM", time(14)), ("12:05am", time(0, 5)), ("9", time(9))])
+def test_times_are_read_as_people_type_them(typed: str, meant: time) -> None:
+    assert parse_clock(typed) == meant
+
+
+@pytest.mark.parametrize("typed", ["", "25:00", "13:00 pm", "half past two", "9:60"])
+def test_a_time_that_cannot_be_read_says_how_to_write_it(typed: str) -> None:
+    with pytest.raises(ValueError, match="HH:MM or 2:30 pm"):
+        parse_clock(typed)
 
 
 def test_date_and_time_pickers_set_the_fields_and_dates_read_as_words(screen: Person, session: FieldSession) -> None:

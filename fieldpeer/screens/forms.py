@@ -44,12 +44,19 @@ def parse_day(text: str) -> date | None:
 
 
 def parse_clock(text: str) -> time:
-    text = text.strip().replace(".", ":")
+    """ "14:30", "14.30", "2:30 pm", "2 pm", "9am": a time as people type it."""
+    text = text.strip().lower().replace(".", ":").replace(" ", "")
+    half = text[-2:] if text.endswith(("am", "pm")) else ""
     try:
-        hours, minutes = text.split(":")
-        return time(int(hours), int(minutes))
+        hours, _, minutes = text.removesuffix(half).partition(":")
+        hour, minute = int(hours), int(minutes or "0")
+        if half:
+            if not 1 <= hour <= 12:
+                raise ValueError
+            hour = hour % 12 + (12 if half == "pm" else 0)
+        return time(hour, minute)
     except ValueError as exc:
-        raise ValueError("Use the form HH:MM, for example 14:30.") from exc
+        raise ValueError("Use the form HH:MM or 2:30 pm, for example 14:30.") from exc
 
 
 def counted(count: int, singular: str, plural: str | None = None) -> str:
