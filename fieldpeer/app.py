@@ -57,6 +57,7 @@ class Shell:
         self.page.theme = ft.Theme(color_scheme_seed=ft.Colors.TEAL, visual_density=ft.VisualDensity.STANDARD)
         self.page.on_route_change = self._route_changed
         self.page.on_view_pop = self._view_popped
+        self.page.on_close = self._closed
         self.route = self.page.route if self.page.route not in ("", "/") else "/caseload"
         self.render()
         self.page.run_task(self._watch_idle)
@@ -70,6 +71,11 @@ class Shell:
     def _view_popped(self, event: Any) -> None:  # the system back gesture
         self.keep_draft()
         self.go("/caseload")
+
+    def _closed(self, event: Any) -> None:
+        """The tab is gone (closed, or its session expired): it holds the store open no longer."""
+        self.keep_draft(announce=False)
+        self.session.release(self)
 
     def keep_draft(self, announce: bool = True) -> None:
         """Leaving a form any way but its own Back (browser back, the back gesture, a lock, End

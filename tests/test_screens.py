@@ -104,6 +104,11 @@ def test_every_tab_unlocks_on_its_own_and_locking_one_leaves_the_other_open(scre
         assert screen.route == "/settings" and session.is_unlocked
         screen.tap("settings-lock")  # the last tab locks: the store closes
         assert screen.route == "/unlock" and not session.is_unlocked
+        unlock(screen)
+        unlock(second)
+        second._event(second.page, "close")  # the second tab is closed without locking
+        screen.tap("lock-now")  # so the first one is the last: the store closes
+        assert not session.is_unlocked
     finally:
         second.close()
 
