@@ -1,6 +1,6 @@
 """A device with real keys sends a million-entry sealed batch (SECURITY.md, finding 5).
 
-    .venv/bin/python -m benchmarks.hostile_batch [--shapes million,many,escaped,numbers] [--rounds 3]
+    .venv/bin/python -m benchmarks.hostile_batch [--shapes million,many,escaped,numbers,spaced] [--rounds 3]
 
 One agency server process (SQLite) on loopback. A real enrolled device seals and signs a batch
 of tiny entries (SHAPES: a million; 250,000 that fit the size cap; the largest batch whose
@@ -47,14 +47,17 @@ SHAPES = {
     "escaped": (24_900, b'{"entry\\u005fid":"e%d","record":{}}'),
     # one entry, a record holding as many numbers as the value bound lets through
     "numbers": (99_900, b"100000"),
+    # the same with ", " between them (how prose looks), as many as that looser bound lets through
+    "spaced": (199_000, b'"abcdefghij"'),
 }
 
 
 def hostile_body(client: SyncClient, shape: str, entries: int | None = None) -> bytes:
     """Minimal entries, built as bytes (a dict per entry would cost the attacker a gigabyte)."""
     count, entry = SHAPES[shape]
-    if shape == "numbers":
-        parts = [b'{"batch_id":"attack","entries":[{"entry_id":"e","record":{"x":[', b",".join([entry] * (entries or count)), b"]}}]}"]
+    if shape in ("numbers", "spaced"):
+        separator = b", " if shape == "spaced" else b","
+        parts = [b'{"batch_id":"attack","entries":[{"entry_id":"e","record":{"x":[', separator.join([entry] * (entries or count)), b"]}}]}"]
     else:
         parts = [b'{"batch_id":"attack","entries":[', b",".join(entry % i for i in range(entries or count)), b"]}"]
     return seal(b"".join(parts), recipient_box=client.agency_box, sender=client.keys, context=push_context(client.device_id))

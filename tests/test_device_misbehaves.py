@@ -200,6 +200,8 @@ def test_another_peer_cannot_take_over_a_record_id(scene: Scene) -> None:
     assert scene.a.client.sync().sent == 2
     assert {r.status for r in scene.push(scene.a, checkin, consent)} == {EntryStatus.STORED}
     before = scene.held()
+    # Not even A's own phone may move A's consent to another person.
+    assert rejected(scene.push(scene.a, consent.model_copy(update={"person_id": scene.rowan, "version": 2}))) == ["person_changed"]
 
     # Peer B's phone, B's own person, A's ids.
     takeovers = [

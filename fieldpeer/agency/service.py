@@ -198,14 +198,19 @@ def _person_ids(record: Any) -> list[str]:
 
 MAX_ENTRIES = 1000  # phones send 200 at a time (wire.PushBatch allows 5,000: the agency is stricter)
 # Every container opens with { or [, and every value after the first in a container follows a
-# comma: these bound the objects a parse may build (prose commas are followed by a space and not
-# counted). Honest records hold 30 (a note) to about 100 (a full WRAP); the worst batch allowed
-# is measured in benchmarks/hostile_batch.py.
+# comma: these bound the objects a parse may build. Commas followed by a space are counted apart:
+# prose is full of them (inside strings, one value each), so they get a looser bound; a list
+# spaced out the same way is cheap per item and bounded by it too. Honest records hold 30 (a
+# note) to about 100 (a full WRAP) values; the worst batches allowed are measured in
+# benchmarks/hostile_batch.py.
 MAX_JSON_VALUES = 100_000
+MAX_SPACED_COMMAS = 200_000
 
 
-def json_values_bound(plaintext: bytes) -> int:
-    return plaintext.count(b"{") + plaintext.count(b"[") + plaintext.count(b",") - plaintext.count(b", ")
+def json_values_bound(plaintext: bytes) -> tuple[int, int]:
+    """(values after a comma and a space, all other values): upper bounds, counted in C."""
+    spaced = plaintext.count(b", ")
+    return spaced, plaintext.count(b"{") + plaintext.count(b"[") + plaintext.count(b",") - spaced
 
 
 class BatchTooBig(Exception):
@@ -221,7 +226,8 @@ def check_batch_shape(plaintext: bytes) -> None:
     own JSON; a key spelled with escapes slips past it, never past the value bound."""
     if plaintext.count(b'"entry_id"') > MAX_ENTRIES:
         raise BatchTooBig("too_many_entries", f"A batch holds at most {MAX_ENTRIES:,} entries. Sync sends smaller batches.")
-    if json_values_bound(plaintext) > MAX_JSON_VALUES:
+    spaced, values = json_values_bound(plaintext)
+    if values > MAX_JSON_VALUES or spaced > MAX_SPACED_COMMAS:
         raise BatchTooBig("too_complex", "The batch holds too many values to read at once. Sync sends smaller batches.")
 
 
