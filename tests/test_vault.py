@@ -38,7 +38,7 @@ def test_wrong_pin_is_refused_with_attempts_left(profile: Profile) -> None:
     with pytest.raises(WrongPin) as caught:
         profile.unlock("000111")
     assert caught.value.attempts_left == MAX_FAILED_ATTEMPTS - 1
-    assert "9 attempts left" in str(caught.value)
+    assert "9 tries left before this phone is erased" in str(caught.value)
 
 
 def test_delays_escalate_and_are_enforced(profile: Profile, clock: FakeClock) -> None:

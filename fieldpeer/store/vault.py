@@ -55,7 +55,8 @@ class WrongPin(VaultError):
         self.attempts_left = attempts_left
         self.retry_after_seconds = retry_after_seconds
         wait = f" Try again in {round(retry_after_seconds)} seconds." if retry_after_seconds else ""
-        super().__init__(f"That PIN is not right. {attempts_left} attempts left before this device is wiped.{wait}")
+        tries = f"{attempts_left} {'try' if attempts_left == 1 else 'tries'}"
+        super().__init__(f"That PIN is not right: {tries} left before this phone is erased.{wait}")  # the unlock screen's words
 
 
 class TryLater(VaultError):
