@@ -161,6 +161,11 @@ class FieldSession:
     def _remember(self, summary: SyncSummary) -> None:
         self.last_summary = summary
 
+    def wake_sync(self) -> None:
+        """The network came back: the background sync tries now, not at the end of its offline back-off."""
+        if self._auto_sync is not None:
+            self._auto_sync.wake()
+
     def lock(self, reason: Status = Status.LOCKED) -> None:
         """Close the store for every tab (End shift, wipe, revoked); a tab's own Lock is `release`."""
         for holder in list(self._holders):  # a tab in the middle of a form keeps it as a draft first

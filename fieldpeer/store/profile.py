@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -115,3 +116,10 @@ def get_peer_profile(store: FieldStore) -> PeerProfile:
             credentials=unit.cipher.decrypt("peer_profile", row.id, "credentials", row.credentials_enc),
             agency_name=unit.cipher.decrypt("peer_profile", row.id, "agency_name", row.agency_name_enc),
         )
+
+
+def device_profile_dir(fallback: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """Where the profile lives: on a phone, inside the app's private storage (FLET_APP_STORAGE_DATA,
+    set by Flet's app runtime; Android backups are off, see pyproject.toml); elsewhere `fallback`."""
+    data = env.get("FLET_APP_STORAGE_DATA")
+    return Path(data) / "profile" if data else fallback

@@ -308,6 +308,7 @@ class AutoSync:
         self.interval = interval
         self.on_summary = on_summary
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by stop() and wake(): ends the current wait early
         self._thread = threading.Thread(target=self._run, name="fieldpeer-autosync", daemon=True)
 
     def start(self) -> None:
@@ -315,7 +316,12 @@ class AutoSync:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
+
+    def wake(self) -> None:
+        """The network came back (a connectivity event): try now, not at the end of the offline back-off."""
+        self._wake.set()
 
     def _run(self) -> None:
         offline_for = 0
@@ -332,7 +338,10 @@ class AutoSync:
                 offline_for += 1
                 self._report(SyncSummary(error=STOPPED))
             # Back off while offline so a phone with no signal does not drain its battery.
-            self._stop.wait(backoff_delay(min(offline_for, 4), self.interval / 2, cap=self.interval * 8))
+            self._wake.wait(backoff_delay(min(offline_for, 4), self.interval / 2, cap=self.interval * 8))
+            if self._wake.is_set() and not self._stop.is_set():
+                self._wake.clear()
+                offline_for = 0
 
 
     def _report(self, summary: SyncSummary) -> None:
