@@ -323,6 +323,18 @@ def test_keep_as_draft_then_reopen_continues_the_note(screen: Person, session: F
     assert screen.route == f"/person/{AVERY}"
 
 
+def test_discarding_changes_to_an_existing_draft_puts_it_back_as_it_was(screen: Person, session: FieldSession) -> None:
+    unlock(screen)
+    draft = notes.save_draft(session.store, ContactNote(person_id=AVERY, starts_at=datetime(2026, 11, 24, 9), ends_at=datetime(2026, 11, 24, 10), narrative=Narrative(plan="Call on Monday.")))
+    screen.go(f"/note/{draft.id}")
+    screen.type("Plan / next steps", "Something typed by mistake")
+    screen.wait_for(lambda: notes.get_note(session.store, draft.id).narrative.plan == "Something typed by mistake", what="the autosave")
+    screen.tap("back")
+    screen.tap("leave-discard")
+    kept = notes.get_note(session.store, draft.id)
+    assert kept.status is NoteStatus.DRAFT and kept.narrative.plan == "Call on Monday."
+
+
 def test_the_shell_can_keep_a_draft_before_locking(screen: Person, session: FieldSession, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(drafting, "AUTOSAVE_SECONDS", 60)  # too late: only the shell's call can keep it
     unlock(screen)
