@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, PeerRole, RecoveryStage, ServiceCriterion, WrapSection
 from fieldpeer.records import ContactNote, CrisisPlan, Goal, Narrative, PeerProfile, Person, Supporter, WrapPlan, WrapPlanSection
@@ -111,7 +111,7 @@ def demo_history(person: Person, today: date, seed: int) -> list[dict[str, objec
     return visits
 
 
-def seed_history(store: "FieldStore", today: date, *, add_people: bool) -> None:
+def seed_history(store: FieldStore, today: date, *, add_people: bool) -> None:
     """Give a device the demo caseload's WRAPs and signed past contacts (and the persons, when
     no agency sent them). Written through the store services, so all of it is encrypted."""
     from fieldpeer.store import notes, people, wrap  # the store imports records, not this module
@@ -121,4 +121,4 @@ def seed_history(store: "FieldStore", today: date, *, add_people: bool) -> None:
             people.save_person(store, person)
         wrap.save_wrap_plan(store, demo_plan(person), based_on_version=None)
         for visit in demo_history(person, today, seed=index):
-            notes.sign_note(store, notes.save_draft(store, ContactNote(**visit)).id)  # type: ignore[arg-type]
+            notes.sign_note(store, notes.save_draft(store, ContactNote(**visit)).id)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import flet as ft
 
 from fieldpeer import domain
 from fieldpeer.screens import dates
 from fieldpeer.screens.status_words import Status, sync_status, sync_words
 from fieldpeer.screens.widgets import Ui
+
+if TYPE_CHECKING:
+    from fieldpeer.app import Shell
 from fieldpeer.store import people
 
 # Colour only repeats what the icon and the words say (never colour alone).
@@ -34,6 +40,11 @@ def flag_chips(ui: Ui, flags: list[domain.Flag], size: float = 13) -> list[ft.Co
     return chips
 
 
+def going(shell: Shell, route: str) -> Callable[[Any], None]:
+    """A handler that opens `route` (a loop's lambda would capture the last row's)."""
+    return lambda _: shell.go(route)
+
+
 def person_rows(ui: Ui, entries: list[people.CaseloadEntry], search: str) -> list[ft.Control]:
     shell = ui.shell
     today = shell.session.today()
@@ -45,9 +56,9 @@ def person_rows(ui: Ui, entries: list[people.CaseloadEntry], search: str) -> lis
         details = ft.Column([*words, *flag_chips(ui, entry.flags)], spacing=2, expand=True)
         open_person = ft.Semantics(
             identifier=f"person-{entry.person_id}", button=True, expand=True,  # read as its text: name, last contact, flags
-            content=ft.Container(details, on_click=ui.act(lambda e, pid=entry.person_id: shell.go(f"/person/{pid}")), expand=True, padding=ft.Padding.symmetric(vertical=6)),
+            content=ft.Container(details, on_click=ui.act(going(shell, f"/person/{entry.person_id}")), expand=True, padding=ft.Padding.symmetric(vertical=6)),
         )
-        call = ui.icon_button(ft.Icons.PHONE, f"Log a phone call with {entry.preferred_name}", lambda e, pid=entry.person_id: shell.go(f"/person/{pid}/phone"), f"phone-{entry.person_id}")
+        call = ui.icon_button(ft.Icons.PHONE, f"Log a phone call with {entry.preferred_name}", going(shell, f"/person/{entry.person_id}/phone"), f"phone-{entry.person_id}")
         divider = ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT))
         rows.append(ft.Container(ft.Row([open_person, call], vertical_alignment=ft.CrossAxisAlignment.CENTER), border=divider))  # the 48 px call button sets the row height
     if not rows:

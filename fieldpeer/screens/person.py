@@ -8,7 +8,7 @@ import flet as ft
 from fieldpeer.config import agency_zone
 from fieldpeer.domain import DraftKind
 from fieldpeer.screens import dates
-from fieldpeer.screens.caseload import flag_chips
+from fieldpeer.screens.caseload import flag_chips, going
 from fieldpeer.screens.forms import counted
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import consents, drafts, people
@@ -40,9 +40,8 @@ def build(ui: Ui, person_id: str) -> ft.View:
     flags = flag_chips(ui, entry.flags, 14) if entry else []
     go = shell.go
     unfinished = [
-        ui.button(f"{d.label} ({dates.when(d.updated_at, now, zone)})", lambda e, route=route: go(route), f"continue-draft-{d.kind.value}", icon=ft.Icons.EDIT)
+        ui.button(f"{d.label} ({dates.when(d.updated_at, now, zone)})", going(shell, draft_route(d)), f"continue-draft-{d.kind.value}", icon=ft.Icons.EDIT)
         for d in drafts.drafts_for_person(store, person_id)
-        for route in [draft_route(d)]
     ]
     actions = [
         ui.button("Contact note", lambda e: go(f"/person/{person_id}/note/new"), "new-note", icon=ft.Icons.EDIT_NOTE),

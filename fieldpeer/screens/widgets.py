@@ -165,7 +165,7 @@ class Ui:
         return ft.Semantics(identifier=identifier, content=button)
 
     def chips(self, options: Iterable[tuple[str, str]], selected: set[str], on_toggle: Callable[[str, bool], None], identifier: str) -> ft.Control:
-        chips = []
+        chips: list[ft.Control] = []
         for key, label in options:
             chip = ft.Chip(
                 label=ft.Text(label, size=self.size(14)), selected=key in selected,
@@ -176,21 +176,25 @@ class Ui:
 
     def choices(self, options: Iterable[tuple[str, str]], value: str | None, on_change: Callable[[str], Any], identifier: str) -> ft.Control:
         """A single choice as radio buttons (each row a 48 px target)."""
-        radios = [
+        radios: list[ft.Control] = [
             ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(
                 ft.Radio(value=key, label=label, label_style=ft.TextStyle(size=self.size(15))), height=self.target(self.size(15), 14),
             ))
             for key, label in options
         ]
+        changed: Callable[[Any], Any]
         if inspect.iscoroutinefunction(on_change):
 
-            async def changed(e: Any) -> None:
+            async def changed_async(e: Any) -> None:
                 await on_change(e.control.value or "")
+
+            changed = changed_async
         else:
 
-            def changed(e: Any) -> None:
+            def changed_sync(e: Any) -> None:
                 on_change(e.control.value or "")
 
+            changed = changed_sync
         return ft.RadioGroup(value=value, content=ft.Column(radios, spacing=0), on_change=self.act(changed))
 
     # --- buttons --------------------------------------------------------------------
@@ -215,9 +219,13 @@ class Ui:
     def call_button(self, label: str, phone: str, identifier: str, *, urgent: bool = True) -> ft.Control:
         """Dial with one tap: a tel: link (the phone's dialer; on a laptop, whatever handles calls)."""
         number = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-        colours = {"bgcolor": ft.Colors.RED_700, "color": ft.Colors.WHITE} if urgent else {}
-        kind = ft.FilledButton if urgent else ft.OutlinedButton
-        button = kind(content=self._label(label), icon=ft.Icons.CALL, url=f"tel:{number}", style=self._button_style(), **colours)
+        button: ft.Control
+        if urgent:
+            button = ft.FilledButton(
+                content=self._label(label), icon=ft.Icons.CALL, url=f"tel:{number}", style=self._button_style(), bgcolor=ft.Colors.RED_700, color=ft.Colors.WHITE,
+            )
+        else:
+            button = ft.OutlinedButton(content=self._label(label), icon=ft.Icons.CALL, url=f"tel:{number}", style=self._button_style())
         return ft.Semantics(identifier=identifier, content=button)
 
     def icon_button(self, icon: Any, label: str, on_click: Callable[[Any], Any], identifier: str, *, badge: str | None = None) -> ft.Control:
