@@ -7,9 +7,11 @@ their `flt-semantics-identifier`.
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,44 @@ APP_BAR = 56  # px: the app bar covers the top of every screen
 VIEW_PADDING = 8  # px: above and below a view's scrolling list
 SCROLL_TOP = APP_BAR + VIEW_PADDING  # px: where a view's scrolling list starts
 ARTIFACTS = ROOT / "artifacts" / "screens"
+
+
+def png_pixels(png: bytes) -> list[list[tuple[int, int, int]]]:
+    """RGB rows of an 8-bit RGB or RGBA PNG (what Chromium's screenshots are), without an image library."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, header = 8, b"", b""
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        data = png[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = data
+        elif kind == b"IDAT":
+            chunks += data
+    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and colour in (2, 6), "8-bit RGB(A) only"
+    step = 3 if colour == 2 else 4
+    raw, stride = zlib.decompress(chunks), width * step
+    rows: list[list[tuple[int, int, int]]] = []
+    previous = bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):  # undo the PNG row filter
+            left = line[i - step] if i >= step else 0
+            up, corner = previous[i], previous[i - step] if i >= step else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                guess = left + up - corner
+                near = min((abs(guess - left), 0, left), (abs(guess - up), 1, up), (abs(guess - corner), 2, corner))
+                line[i] = (line[i] + near[2]) & 0xFF
+        rows.append([(line[x], line[x + 1], line[x + 2]) for x in range(0, stride, step)])
+        previous = line
+    return rows
 
 
 class FieldAppProcess:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser import ARTIFACTS, AppPage, FieldAppProcess, phone_browser
+from tests.browser import ARTIFACTS, AppPage, FieldAppProcess, phone_browser, png_pixels
 from tests.servers import AgencyProcess
 
 pytestmark = pytest.mark.slow
@@ -157,6 +157,10 @@ def test_a_peers_shift_from_enrolment_to_the_agency(shift: Shift) -> None:
         app.fill("Intervention: what you did together", WORLDWIDE)
         app.page.wait_for_timeout(1500)  # the fallback fonts load for the new characters
         check_screen(app, "06-note-in-any-script", problems)
+        field = app.page.get_by_role("textbox", name="Intervention: what you did together").bounding_box()
+        assert field is not None
+        drawn = png_pixels(app.page.screenshot(clip=field))
+        assert sum(1 for row in drawn for r, g, b in row if r > 200 and g > 150 and b < 90) > 30  # 😀 in colour, not an empty box
         detour = app.steps
         app.page.go_back()
         app.see("Kept as a draft: continue it from the person's page.")
