@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "fieldpeer"
 DEVICE_MODULES = [PACKAGE / "domain.py", PACKAGE / "records.py", PACKAGE / "config.py", PACKAGE / "demo_data.py", *(PACKAGE / "store").rglob("*.py"), *(PACKAGE / "sync").rglob("*.py"), *(PACKAGE / "screens").rglob("*.py")]
-DEVICE_PACKAGES = {"flet", "sqlmodel", "sqlalchemy", "pydantic", "httpx", "cryptography", "fieldpeer"}
+DEVICE_PACKAGES = {"flet", "sqlmodel", "sqlalchemy", "pydantic", "pydantic_core", "httpx", "cryptography", "fieldpeer"}  # pydantic_core: on the mobile index too
 SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "psycopg", "psycopg_binary")
 # What Flet's mobile builds ship (cryptography 43); notably no argon2 and no hpke.
 CRYPTO_43 = {
@@ -103,13 +102,10 @@ def test_device_modules_run_with_server_packages_blocked() -> None:
 
 @pytest.mark.slow
 def test_device_modules_run_on_cryptography_43() -> None:
-    """A separate virtualenv with exactly what a phone build ships: cryptography 43, no server extra."""
-    venv = ROOT / ".cache" / "device-venv-crypto43"
-    python = venv / "bin" / "python"
-    pins = ["cryptography==43.0.3", f"sqlmodel=={metadata.version('sqlmodel')}", f"pydantic=={metadata.version('pydantic')}", f"httpx=={metadata.version('httpx')}"]
-    stamp = venv / ("ready-" + "-".join(pins).replace("=", "").replace("/", ""))
-    if not stamp.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins], check=True, timeout=600)
-        stamp.touch()
-    assert "cryptography 43.0.3" in run_smoke(str(python))
+    """A separate virtualenv with exactly what a phone build ships (tests/mobile_env.py: Flet's
+    mobile index versions, cryptography 43.0.1 among them), no server extra; tests/test_mobile_deps.py
+    runs the device test suite in the same way on Python 3.12 and 3.13."""
+    from tests.mobile_env import mobile_venv
+
+    python = mobile_venv(sys.executable)
+    assert "cryptography 43.0.1" in run_smoke(str(python))

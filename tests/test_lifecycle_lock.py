@@ -31,7 +31,6 @@ from fieldpeer.sync.client import AutoSync, SyncClient
 from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
 from tests.flet_harness import ScreenHarness, walk
 from tests.servers import AgencyProcess
-from tests.test_sync_integration import Admin, enrolled, no_sleep
 
 # --- the rule ------------------------------------------------------------------------
 
@@ -234,6 +233,8 @@ def test_web_mode_has_no_connectivity_service(phone: tuple[PhoneHarness, FieldSe
 def test_network_back_sends_at_once_instead_of_after_the_offline_back_off(agency: AgencyProcess, tmp_path: Path) -> None:
     """A real phone store and agency: offline, the background sync waits minutes between tries
     (battery); the connectivity event's wake sends the waiting note within seconds."""
+    from tests.test_sync_integration import Admin, enrolled, no_sleep  # the agency side: not in the phone's test set
+
     admin = Admin(agency.db_url)
     _, person_ids, code = admin.peer_with_caseload("Sam", ["Alex"])
     _, store = enrolled(agency, tmp_path, code)
