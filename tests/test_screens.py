@@ -96,8 +96,15 @@ def test_every_tab_unlocks_on_its_own_and_locking_one_leaves_the_other_open(scre
         assert second.route == "/unlock" and not second.has(f"person-{AVERY}")
         second.go("/caseload")  # typing the address does not get past the PIN either
         assert second.route == "/unlock"
+        second.type("PIN", "000111")
+        second.tap("unlock")
+        second.wait_for(lambda: second.find("unlock-error").visible, what="the error")
+        assert session.profile.vault.pin_status().attempts_left == 9  # a wrong PIN counts in any tab
+        store = session.store
         unlock(second)
-        assert second.has(f"person-{AVERY}")
+        assert second.has(f"person-{AVERY}") and session.store is store  # the first tab's store stays as it was
+        screen.go(f"/person/{AVERY}")
+        assert screen.has("new-note")
         second.tap("lock-now")
         assert second.route == "/unlock" and second.find("lock-reason").content.value == "Locked. Enter your PIN to open your caseload."
         screen.go("/settings")  # the first tab carries on

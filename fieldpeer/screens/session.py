@@ -24,7 +24,7 @@ from fieldpeer.store import outbox, sync_state
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.secrets import write_private_file
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.store.vault import VaultError, VaultWiped, pin_problem
+from fieldpeer.store.vault import Vault, VaultError, VaultWiped, pin_problem
 from fieldpeer.sync.client import AutoSync, SyncClient, SyncSummary, enrol_device
 
 AUTO_LOCK_CHOICES = (1, 2, 5, 10, 15)
@@ -114,24 +114,27 @@ class FieldSession:
     def unlock(self, pin: str, holder: object = None) -> None:
         """Raises VaultError subclasses with messages meant for the person holding the phone.
 
-        Another tab may have the store open already: the PIN is checked all the same (and a
-        wrong one counts), and the store reopens under the fresh key."""
-        if self._auto_sync is not None:
-            self._auto_sync.stop()  # it must not write while the key changes hands
-            self._auto_sync = None
+        Another tab may have the store open already: the PIN is checked all the same (a wrong
+        one counts), and that tab's store and key are left as they are."""
+        if self.is_unlocked:
+            self._check_pin(pin)
+            self._holders.add(holder)
+            self.touch()
+            return
+        self._opened(self.profile.unlock(pin), holder)
+
+    def _check_pin(self, pin: str) -> None:
+        """Check a PIN on a second handle of the same vault: the wrong-PIN counter on disk is
+        shared, while the open store's key (held by the first handle) is not touched."""
+        vault = self.profile.vault
+        probe = Vault(vault.path, vault.secrets, cost=vault.cost, clock=vault.clock, on_wipe=vault.on_wipe)
         try:
-            store = self.profile.unlock(pin)
+            probe.unlock(pin)
         except VaultWiped:
-            self.lock()
+            self.lock()  # the data is gone: no tab keeps a store open on it
             raise
-        except Exception:
-            if self.is_unlocked:
-                self._start_auto_sync()
-            raise
-        if self._store is not None:
-            self._store.close()
-            self._client = None
-        self._opened(store, holder)
+        finally:
+            probe.lock()  # forget the key it derived
 
     def enrol(self, server_url: str, code: str, pin: str, pin_again: str, holder: object = None) -> None:
         """First run with the agency: exchange the one-time code, create the vault, fetch the caseload."""
