@@ -144,3 +144,36 @@ def test_tls_older_than_1_2_is_refused_by_the_phone(agency_ca: TestCA) -> None:
 def test_tls_1_2_is_accepted(agency_ca: TestCA) -> None:
     port, server = _tls_server(agency_ca, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
     assert agency_http(ca_file=agency_ca.pem).get(f"https://127.0.0.1:{port}/").text == "ok"
+
+
+def test_a_captive_portals_redirect_is_not_followed_with_the_phones_token() -> None:
+    """The phone reports "sign in" and never fetches the portal's page with its bearer token."""
+    import http.server
+
+    from fieldpeer.sync.client import is_sign_in_page
+
+    hits: list[str] = []
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            hits.append(self.path)
+            if self.path.startswith("/api/"):
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/login")
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    portal = http.server.HTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    try:
+        with agency_http() as http_client:
+            response = http_client.get(f"http://127.0.0.1:{portal.server_address[1]}/api/v1/pull", headers={"Authorization": "Bearer secret"})
+    finally:
+        portal.shutdown()
+    assert is_sign_in_page(response) and hits == ["/api/v1/pull"]

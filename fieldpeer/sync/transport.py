@@ -51,7 +51,8 @@ def tls_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
 
 def agency_http(timeout: float = 30.0, ca_file: str | Path | None = None) -> httpx.Client:
     # trust_env=False: a proxy or CA bundle from the environment must not quietly widen trust.
-    return httpx.Client(timeout=timeout, verify=tls_context(ca_file), trust_env=False)
+    # follow_redirects=False: a redirect is a captive portal's login page, never the agency.
+    return httpx.Client(timeout=timeout, verify=tls_context(ca_file), trust_env=False, follow_redirects=False)
 
 
 def is_certificate_failure(exc: BaseException) -> bool:
