@@ -186,6 +186,7 @@ def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldS
     assert pending > 0  # the seeded history has not been synced
     badge = screen.inner("sync-badge", ft.Icon)
     assert badge.semantics_label == f"Sync: {pending} waiting" and badge.badge.label == str(pending)
+    assert not screen.has("sync-banner")  # waiting is normal: no banner until something is wrong
     session.last_summary = SyncSummary(pending=pending, error="The agency could not be reached.")  # as auto-sync reports it
     screen.go("/sync")
     status = screen.find("sync-status").content.value
@@ -193,6 +194,9 @@ def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldS
     assert "All done" not in screen.text() and " sent" not in status
     screen.go("/caseload")
     assert screen.inner("sync-badge", ft.Icon).semantics_label == f"Sync: {pending} waiting, agency not reached"
+    assert screen.inner("sync-banner", ft.Text).value == f"Sync: {pending} waiting, agency not reached"  # in words on the caseload too
+    screen.tap("sync-banner")
+    assert screen.route == "/sync"
 
 
 def test_end_shift_without_the_agency_keeps_the_phone_open_and_says_why(tmp_path: Path) -> None:

@@ -77,12 +77,17 @@ def build(ui: Ui) -> ft.View:
         shell.page.update()
 
     facts = session.sync_facts()
-    pending = facts.pending if sync_status(facts) in (Status.WAITING, Status.NOT_REACHED) else 0  # a number only where records wait to go
+    status = sync_status(facts)
+    pending = facts.pending if status in (Status.WAITING, Status.NOT_REACHED) else 0  # a number only where records wait to go
     sync_label = sync_words(facts).badge
+    # When sync needs the peer (agency not reached, records set aside), say it in words too, not
+    # only on the icon's label.
+    banner = [ui.button(sync_label, going(shell, "/sync"), "sync-banner", primary=False, icon=ft.Icons.SYNC_PROBLEM)] if status in (
+        Status.NOT_REACHED, Status.SET_ASIDE) else []
     actions = [
         ui.icon_button(ft.Icons.MANAGE_SEARCH, "Search notes", lambda e: shell.go("/search"), "search-notes"),
         ui.icon_button(ft.Icons.SYNC, sync_label, lambda e: shell.go("/sync"), "sync-badge", badge=str(pending) if pending else None),
         ui.icon_button(ft.Icons.SETTINGS, "Settings", lambda e: shell.go("/settings"), "settings"),
         ui.icon_button(ft.Icons.LOCK, "Lock now", lambda e: shell.lock(), "lock-now"),
     ]
-    return ui.view("/caseload", "Caseload", [ui.field("Search by name", "", search, hint="Type part of a name"), listing], actions=actions)
+    return ui.view("/caseload", "Caseload", [*banner, ui.field("Search by name", "", search, hint="Type part of a name"), listing], actions=actions)
