@@ -68,14 +68,14 @@ def create_app(settings: AgencySettings) -> FastAPI:
     SessionDep = Annotated[Session, Depends(session)]
 
     tally = service.RefusalTally(settings.refusal_log_seconds)
-    STRANGERS = {Refusal.UNAUTHENTICATED: "unauthenticated", Refusal.ENROL_CODE_INVALID: "bad_enrol_code"}
+    STRANGERS = {Refusal.UNAUTHENTICATED: "unknown_token", Refusal.ENROL_CODE_INVALID: "bad_enrol_code"}
 
     def tally_stranger(db: Session, action: str, exc: Refused, authorization: str | None = "") -> None:
         """A refusal of an unknown caller: keep its access-log row only if the tally says so."""
         reason = STRANGERS.get(exc.code)
         if reason is None:
             return
-        if authorization is None:
+        if authorization is None and exc.code is Refusal.UNAUTHENTICATED:
             reason = "no_token"
         log_it, unlogged = tally.admit(action, reason)
         if not log_it:
