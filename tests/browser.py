@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import Locator, Page, ViewportSize, sync_playwright
 
 from tests.servers import ROOT, free_port
 
@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 APP_BAR = 56  # px: the app bar covers the top of every screen
 VIEW_PADDING = 8  # px: above and below a view's scrolling list
 SCROLL_TOP = APP_BAR + VIEW_PADDING  # px: where a view's scrolling list starts
@@ -273,7 +273,7 @@ class AppPage:
 
 
 @contextmanager
-def phone_browser(shots: Path, viewport: dict[str, int] = PHONE) -> Iterator[AppPage]:
+def phone_browser(shots: Path, viewport: ViewportSize = PHONE) -> Iterator[AppPage]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import flet as ft
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 from flet.controls.base_control import BaseControl
 from flet.messaging.connection import Connection
 from flet.messaging.protocol import Message, MessageAction, RegisterClientResponseBody, configure_encode_object_for_msgpack
@@ -167,6 +167,12 @@ class ScreenHarness:
 
     def identifiers(self) -> list[str]:
         return [c.identifier for c in self.controls() if isinstance(c, ft.Semantics) and c.identifier]
+
+    def value(self, identifier: str) -> str:
+        """The text of a text control wrapped for its identifier (`ui.text(..., identifier=...)`, `ui.error`)."""
+        text = self.find(identifier).content
+        assert isinstance(text, ft.Text), f"{identifier} is not a text"
+        return str(text.value)
 
     def has(self, identifier: str) -> bool:
         return identifier in self.identifiers()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,12 +49,12 @@ class Shift:
         result = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "agency", "--db", self.db_url, *args], capture_output=True, text=True, check=True, timeout=60)
         return result.stdout.strip()
 
-    def received(self) -> list[tuple[str, str, dict]]:  # type: ignore[type-arg]
+    def received(self) -> list[tuple[str, str, dict[str, Any]]]:
         with sqlite3.connect(self.db_path) as db:
             rows = db.execute("SELECT record_type, record_id, payload FROM agency_received ORDER BY seq").fetchall()
         return [(t, i, json.loads(p)) for t, i, p in rows]
 
-    def supervisor(self, token: str, method: str, path: str) -> dict:  # type: ignore[type-arg]
+    def supervisor(self, token: str, method: str, path: str) -> dict[str, Any]:
         reply = httpx.request(method, f"{self.agency.url}/api/v1/review/{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         reply.raise_for_status()
         return dict(reply.json())
@@ -228,7 +229,7 @@ def test_a_peers_shift_from_enrolment_to_the_agency(shift: Shift) -> None:
     assert all(status == 200 for _, status in fonts), fonts  # emoji, Chinese and Arabic drawn from local fonts, no empty boxes
 
     received = shift.received()
-    by_type: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    by_type: dict[str, list[dict[str, Any]]] = {}
     for record_type, _, payload in received:
         by_type.setdefault(record_type, []).append(payload)
     assert len({(t, i) for t, i, _ in received}) == len({(t, i, p.get("version")) for t, i, p in received})  # each version once

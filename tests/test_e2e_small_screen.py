@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import ViewportSize
 
 from tests.browser import ARTIFACTS, AppPage, FieldAppProcess, phone_browser
 
 pytestmark = pytest.mark.slow
-SMALL = {"width": 360, "height": 740}
+SMALL: ViewportSize = {"width": 360, "height": 740}
 PIN = "739164"
 AVERY = "person-demo-0001"
 SCREENS = {  # name -> (route, a control that shows the screen is up)

@@ -64,25 +64,25 @@ def unlock(screen: ScreenHarness, pin: str = PIN) -> None:
 
 def test_a_wrong_pin_gets_one_line_with_the_tries_left_and_a_countdown_then_the_right_one_opens(screen: ScreenHarness, clock: FakeClock, session: FieldSession) -> None:
     assert screen.route == "/unlock"
-    assert screen.find("lock-reason").content.value == "Enter your PIN to open your caseload."
+    assert screen.value("lock-reason") == "Enter your PIN to open your caseload."
     screen.type("PIN", "000111")
     screen.tap("unlock")
     screen.wait_for(lambda: screen.find("unlock-error").visible, what="the error")
-    assert screen.find("unlock-error").content.value == "9 tries left before this phone is erased"
+    assert screen.value("unlock-error") == "9 tries left before this phone is erased"
     for _ in range(4):  # the fifth wrong PIN in a row makes the peer wait 30 s
         screen.tap("unlock")
-        screen.wait_for(lambda: not screen.inner("unlock", ft.FilledButton).disabled or "Try again" in screen.find("unlock-error").content.value, what="the answer")
-    assert screen.find("unlock-error").content.value == "Try again in 0:30"
+        screen.wait_for(lambda: not screen.inner("unlock", ft.FilledButton).disabled or "Try again" in screen.value("unlock-error"), what="the answer")
+    assert screen.value("unlock-error") == "Try again in 0:30"
     assert screen.inner("unlock", ft.FilledButton).disabled
     clock.advance(3)
-    screen.wait_for(lambda: screen.find("unlock-error").content.value == "Try again in 0:27", what="the countdown")
+    screen.wait_for(lambda: screen.value("unlock-error") == "Try again in 0:27", what="the countdown")
     clock.advance(28)
     screen.wait_for(lambda: not screen.inner("unlock", ft.FilledButton).disabled, what="Unlock to come back")
-    assert screen.find("unlock-error").content.value == "5 tries left before this phone is erased"
-    assert [t for t in screen.texts() if "erased" in t or "Try again" in t] == [screen.find("unlock-error").content.value]  # one line
+    assert screen.value("unlock-error") == "5 tries left before this phone is erased"
+    assert [t for t in screen.texts() if "erased" in t or "Try again" in t] == [screen.value("unlock-error")]  # one line
     second = ScreenHarness(app.make_main(session))  # another tab says the same before any PIN is typed there
     try:
-        assert second.find("unlock-error").content.value == "5 tries left before this phone is erased"
+        assert second.value("unlock-error") == "5 tries left before this phone is erased"
     finally:
         second.close()
     unlock(screen)
@@ -106,7 +106,7 @@ def test_every_tab_unlocks_on_its_own_and_locking_one_leaves_the_other_open(scre
         screen.go(f"/person/{AVERY}")
         assert screen.has("new-note")
         second.tap("lock-now")
-        assert second.route == "/unlock" and second.find("lock-reason").content.value == "Locked. Enter your PIN to open your caseload."
+        assert second.route == "/unlock" and second.value("lock-reason") == "Locked. Enter your PIN to open your caseload."
         screen.go("/settings")  # the first tab carries on
         assert screen.route == "/settings" and session.is_unlocked
         screen.tap("settings-lock")  # the last tab locks: the store closes
@@ -137,7 +137,7 @@ def test_first_run_refuses_mismatched_pins_then_starts_the_offline_demo(tmp_path
         assert len([i for i in screen.identifiers() if i.startswith("person-")]) == 20
         assert screen.inner("sync-badge", ft.Icon).semantics_label == "Sync: practice profile, nothing is sent"  # never "all sent"
         screen.go("/sync")
-        assert screen.find("sync-status").content.value == "This practice profile has no agency: nothing leaves this phone."
+        assert screen.value("sync-status") == "This practice profile has no agency: nothing leaves this phone."
         screen.tap("sync-now")
         assert "This practice profile has no agency: nothing leaves this phone." in screen.toasts()
     finally:
@@ -189,7 +189,7 @@ def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldS
     assert not screen.has("sync-banner")  # waiting is normal: no banner until something is wrong
     session.last_summary = SyncSummary(pending=pending, error="The agency could not be reached.")  # as auto-sync reports it
     screen.go("/sync")
-    status = screen.find("sync-status").content.value
+    status = screen.value("sync-status")
     assert status == f"The agency was not reached: The agency could not be reached. Waiting safely on this phone for the next sync: {pending} records."
     assert "All done" not in screen.text() and " sent" not in status
     screen.go("/caseload")
@@ -218,7 +218,7 @@ def test_end_shift_without_the_agency_keeps_the_phone_open_and_says_why(tmp_path
         screen.tap("end-shift")
         assert session.is_unlocked and screen.route == "/sync"
         assert "Shift not ended: not everything has reached the agency (1 record waiting)." in " ".join(screen.toasts())
-        assert screen.find("sync-status").content.value.startswith("The agency was not reached:")
+        assert screen.value("sync-status").startswith("The agency was not reached:")
         assert "All done" not in screen.text() and "Shift ended" not in screen.text()
     finally:
         screen.close()
@@ -294,7 +294,7 @@ def test_signing_an_incomplete_note_lists_what_is_missing_and_keeps_the_draft(sc
     open_new_note(screen)
     screen.type("Start (HH:MM)", "09:00")
     screen.tap("sign-note")
-    error = screen.find("note-error").content.value
+    error = screen.value("note-error")
     assert error.startswith("Before signing:")
     drafts = [e for e in people.person_timeline(session.store, AVERY) if e.status == NoteStatus.DRAFT.label]
     assert len(drafts) == 1  # saved as a draft: nothing typed is lost
@@ -364,7 +364,7 @@ def test_auto_lock_keeps_the_form_being_typed_as_a_draft(screen: ScreenHarness, 
     screen.type("To whom (the recipient)", "County Housing Authority")
     clock.advance(5 * 60)
     screen.wait_for(lambda: screen.route == "/unlock", timeout=15, what="auto-lock")
-    assert screen.find("lock-reason").content.value == "Locked after 5 minutes without use. Enter your PIN to continue."
+    assert screen.value("lock-reason") == "Locked after 5 minutes without use. Enter your PIN to continue."
     unlock(screen)
     screen.go(f"/person/{AVERY}")
     screen.tap("continue-draft-consent")
@@ -443,7 +443,7 @@ def test_safety_no_shows_no_crisis_panel_and_an_unanswered_question_blocks_savin
 def test_editing_the_wrap_saves_a_new_version(screen: ScreenHarness, session: FieldSession) -> None:
     unlock(screen)
     screen.go(f"/person/{AVERY}/wrap")
-    assert "Version 1" in screen.find("wrap-version").content.value
+    assert "Version 1" in screen.value("wrap-version")
     assert screen.field("Triggers: what I notice").value == "Money worries\nCrowded buses\nAnniversaries"
     screen.type("Triggers: what I notice", "Money worries\nLoud neighbours")
     screen.tap("save-wrap")
