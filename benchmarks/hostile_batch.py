@@ -162,7 +162,7 @@ def main() -> None:
             results.append(run(Path(tmp), shape, args.entries, args.rounds))
     print(f"\nFieldPeer agency under hostile batches from one enrolled device ({args.rounds} rounds each; SQLite, one server process)\n")
     names = list(results[0])
-    print("| " + " | ".join(f"{n:<34}" if i == 0 else f"{r['shape']:>14}" for i, (n, r) in enumerate(zip(["measure", *[""] * len(results)], [results[0], *results]))) + " |")
+    print("| " + " | ".join(f"{n:<34}" if i == 0 else f"{r['shape']:>14}" for i, (n, r) in enumerate(zip(["measure", *[""] * len(results)], [results[0], *results], strict=True))) + " |")
     for name in names[1:]:
         cells = []
         for r in results:

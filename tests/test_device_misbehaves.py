@@ -20,12 +20,28 @@ from sqlmodel import select
 from fieldpeer.agency import review, service
 from fieldpeer.agency.tables import Person as PersonRow
 from fieldpeer.agency.tables import ReceivedRecord
-from fieldpeer.domain import AlertState, ContactMode, NoteStatus, OutreachOutcome, PeerRole, ReviewState, SafetyAnswer, ServiceCriterion, WrapSection
+from fieldpeer.domain import AlertState, ConsentKind, ContactMode, NoteStatus, OutreachOutcome, PeerRole, ReviewState, SafetyAnswer, ServiceCriterion, WrapSection
 from fieldpeer.records import (
-    Addendum, AlertStatus, Checkin, Consent, ContactNote, Deletion, Goal, Narrative, NoteFeedback, OutreachAttempt, PeerProfile,
-    Person, Record, SafetyAlert, UnitsConfirmed, WrapPlan, WrapPlanSection, new_id, utc_now,
+    Addendum,
+    AlertStatus,
+    Checkin,
+    Consent,
+    ContactNote,
+    Deletion,
+    Goal,
+    Narrative,
+    NoteFeedback,
+    OutreachAttempt,
+    PeerProfile,
+    Person,
+    Record,
+    SafetyAlert,
+    UnitsConfirmed,
+    WrapPlan,
+    WrapPlanSection,
+    new_id,
+    utc_now,
 )
-from fieldpeer.domain import ConsentKind
 from fieldpeer.store import notes, outbox, people
 from fieldpeer.sync.client import SyncClient
 from fieldpeer.sync.sealing import seal
@@ -121,7 +137,7 @@ def scene(agency: AgencyProcess, tmp_path: Path) -> Scene:
         _, token = review.add_supervisor(db, "Dana Reyes", "LCSW")
         db.commit()
     devices = []
-    for name, code in zip(("a", "a2", "b"), codes):
+    for name, code in zip(("a", "a2", "b"), codes, strict=True):
         _, store = enrolled(agency, tmp_path, code, name)
         client = SyncClient(store, sleep=no_sleep)
         assert client.sync().ok  # the caseload

@@ -18,11 +18,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session
 
 from fieldpeer.agency import exports, pages, review, service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
@@ -32,7 +32,7 @@ from fieldpeer.agency.tables import Device, Supervisor
 from fieldpeer.domain import ReviewState
 from fieldpeer.records import AlertStatus
 from fieldpeer.sync.sealing import PlaintextTooLarge, SealError, open_seal, seal, unb64
-from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, Refusal, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, pull_context, push_context
+from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, ErrorBody, PushReceipt, Refusal, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.agency")
 

@@ -40,7 +40,10 @@ def main(argv: list[str]) -> int:
     serve.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="folder for the agency key pair (outside the database)")
     serve.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM); phones refuse plain HTTP off this machine")
     serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
-    serve.add_argument("--refusal-log-seconds", type=float, default=AgencySettings.refusal_log_seconds, help="unknown callers' refusals: one access-log row per action in this window, then a count (default: %(default)s)")
+    serve.add_argument(
+        "--refusal-log-seconds", type=float, default=AgencySettings.refusal_log_seconds,
+        help="unknown callers' refusals: one access-log row per action and kind in this window, then a count (default: %(default)s)",
+    )
     serve.add_argument("--token-idle-days", type=float, default=AgencySettings.token_idle_days, help="a device that has not synced for this long must enrol again (default: %(default)s)")
 
     add_peer = commands.add_parser("add-peer", help="add a peer worker; prints their id")

@@ -37,7 +37,7 @@ def uvicorn_http_options() -> dict[str, Any]:
 def bounded_httptools_protocol() -> type:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Counts what arrives before a request's head is complete; over the limits: 431, close."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import and_, case, insert, or_, tuple_, update
 from sqlmodel import Session, col, select
 
+from fieldpeer import records
 from fieldpeer.agency import invariants
 from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, Peer, Person, ReceivedRecord
 from fieldpeer.domain import PeerRole
-from fieldpeer import records
 from fieldpeer.records import AnyRecord, Id, PeerProfile, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, unb64
 from fieldpeer.sync.wire import EnrolRequest, EnrolResponse, EntryResult, EntryStatus, PullBatch, PushBatch, PushReceipt, Refusal
@@ -274,7 +274,7 @@ def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str],
     if not keys:
         return {}
     # Only notes have a status; the stored JSON is compact and text values escape their quotes.
-    signed = and_(ReceivedRecord.record_type == "contact_note", col(ReceivedRecord.payload).contains('"status":"signed"'))
+    signed = and_(col(ReceivedRecord.record_type) == "contact_note", col(ReceivedRecord.payload).contains('"status":"signed"'))
     rows = session.exec(
         select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id, case((signed, 1), else_=0))  # type: ignore[call-overload]
         .where(tuple_(ReceivedRecord.record_type, ReceivedRecord.record_id).in_(list(keys)))
@@ -292,7 +292,7 @@ def _stored_payloads(session: Session, keys: list[tuple[str, str, int]]) -> dict
     if not keys:
         return {}
     rows = session.exec(
-        select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.payload).where(  # type: ignore[call-overload]
+        select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.payload).where(
             tuple_(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version).in_(keys)
         )
     ).all()
@@ -306,7 +306,7 @@ def _alerts_naming(session: Session, checkin_ids: set[str]) -> dict[str, list[in
     for start in range(0, len(ids), 200):
         chunk = ids[start : start + 200]
         rows = session.exec(
-            select(ReceivedRecord.payload, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id).where(  # type: ignore[call-overload]
+            select(ReceivedRecord.payload, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id).where(
                 ReceivedRecord.record_type == "safety_alert", or_(*[col(ReceivedRecord.payload).contains(f'"checkin_id":"{c}"', autoescape=True) for c in chunk])
             )
         ).all()
@@ -360,7 +360,8 @@ def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
     # What the agency already holds about these records and everything they refer to: a fixed
     # number of queries per batch (this is the sync hot path).
     person_ids = {p for c in candidates for p in _person_ids(c.record)}
-    persons = {pid: (peer, version, payload) for pid, peer, version, payload in session.exec(select(Person.id, Person.peer_id, Person.version, Person.payload).where(col(Person.id).in_(person_ids))).all()} if person_ids else {}  # type: ignore[call-overload]
+    person_rows = session.exec(select(Person.id, Person.peer_id, Person.version, Person.payload).where(col(Person.id).in_(person_ids))).all() if person_ids else []
+    persons = {pid: (peer, version, payload) for pid, peer, version, payload in person_rows}  # id -> (assigned peer, version, payload)
     keys = {(c.record.record_type, c.record.id) for c in candidates}
     for c in candidates:
         r = c.record
@@ -388,9 +389,9 @@ def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
     for candidate in candidates:
         record, entry_id = candidate.record, candidate.entry_id
         record_type, version = record.record_type, int(getattr(record, "version", 1))
-        person_id = (_person_ids(record) or [None])[0]
+        person_id: str | None = next(iter(_person_ids(record)), None)
 
-        def reject(reason: str) -> None:
+        def reject(reason: str, entry_id: str = entry_id) -> None:
             results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=reason)
 
         foreign = [p for p in _person_ids(record) if persons.get(p, (device.peer_id,))[0] != device.peer_id]
@@ -405,8 +406,10 @@ def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
             payload = candidate.payload
             if record_type == "person" and record.id in persons:
                 payload = invariants.merge_person(records.Person.model_validate_json(persons[record.id][2]), record)[0].model_dump_json()
-            same = stored_payloads.get((record_type, record.id, version)) in (payload, None)
-            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.DUPLICATE) if same else EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=f"version_conflict:{version}")
+            if stored_payloads.get((record_type, record.id, version)) in (payload, None):
+                results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.DUPLICATE)
+            else:
+                reject(f"version_conflict:{version}")
             continue
         if record_type != "person" and (refusal := invariants.change_refusal(record_type, mine_held, version, person_id)):
             reject(refusal)
