@@ -177,6 +177,20 @@ def test_never_called_on_the_ui_loop(storage: FakeSecureStorage, page_loop: asyn
     assert storage.calls == []
 
 
+def test_sign_out_and_wipe_from_the_ui_loop_removes_the_entry(phone: Profile, storage: FakeSecureStorage, page_loop: asyncio.AbstractEventLoop) -> None:
+    """Settings' "Sign out and wipe" runs on the UI loop (a plain Flet handler): the wipe completes
+    there and the keystore entry goes right after, with nothing left readable."""
+    phone.set_up(PIN, make_peer()).close()
+
+    async def wipe_on_the_loop() -> None:
+        phone.wipe()
+        assert not phone.is_set_up and not phone.database_path.exists()  # done before the handler returns
+
+    asyncio.run_coroutine_threadsafe(wipe_on_the_loop(), page_loop).result(5)
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), page_loop).result(5)
+    assert storage.values == {}
+
+
 @pytest.mark.parametrize(
     ("platform", "web", "keystore"),
     [("android", False, True), ("ios", False, True), ("Android", False, True), ("android", True, False), ("ios", True, False)]
@@ -201,3 +215,26 @@ def test_a_new_vault_never_reuses_a_leftover_secret(phone: Profile, storage: Fak
     storage.values[SECRET_KEY] = base64.b64encode(b"\x01" * 32).decode()
     phone.set_up(PIN, make_peer()).close()
     assert base64.b64decode(storage.values[SECRET_KEY]) != b"\x01" * 32
+
+
+def test_unlock_screen_after_the_secret_is_lost_says_so_and_offers_enrolment(tmp_path: Path, clock: FakeClock) -> None:
+    """What the peer sees: one line saying why, then the first-run screen; no crash, no stuck PIN screen."""
+    from fieldpeer import app
+    from fieldpeer.screens.session import FieldSession
+    from tests.flet_harness import ScreenHarness
+
+    profile = Profile(tmp_path / "device", cost=TEST_COST, clock=clock)
+    profile.set_up(PIN, make_peer()).close()
+    profile.vault.lock()
+    (profile.root / "device.key").unlink()  # as a cleared keystore entry
+    session = FieldSession(profile, clock=clock, auto_sync_seconds=None)
+    screen = ScreenHarness(app.make_main(session))
+    try:
+        screen.type("PIN", PIN)
+        screen.tap("unlock")
+        screen.wait_for(lambda: any("Enrol again" in t for t in screen.toasts()), what="the toast")
+        screen.wait_for(lambda: screen.route == "/enrol" or not session.is_set_up, what="first run")
+        assert "One-time code" in screen.text() or screen.field("One-time code")
+    finally:
+        screen.close()
+        session.lock()

@@ -147,5 +147,6 @@ def attach_lifecycle(page: Any, shell: Any, grace_seconds: float | None = None, 
     page.overlay.append(cover)
     guard = LifecycleGuard(page, shell, AwayLock(grace_seconds, clock), cover)
     page.on_app_lifecycle_state_change = guard.on_change
+    page.update()  # the client sends lifecycle events only once it knows a handler is set
     page.run_task(guard.watch)
     return guard

@@ -45,6 +45,7 @@ class KeystoreSecretStore:
         self.loop = loop
         self.key = key
         self.timeout = timeout
+        self._scheduled: set[asyncio.Task[Any]] = set()
 
     def load(self) -> bytes | None:
         text = self._call(self.storage.get(self.key))
@@ -62,7 +63,14 @@ class KeystoreSecretStore:
         self._call(self.storage.set(self.key, base64.b64encode(secret).decode()))
 
     def destroy(self) -> None:
-        """Removes the entry (a wipe): without it the wrapped data key never opens again."""
+        """Removes the entry (a wipe). Sign out and wipe runs on the UI loop, which cannot wait for
+        itself: there the removal is scheduled to run next. The vault shreds the wrapped key first,
+        so the data is unreadable from that moment either way."""
+        if _runs_on(self.loop):
+            task = self.loop.create_task(_as_coroutine(self.storage.remove(self.key)))
+            self._scheduled.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._scheduled.discard)
+            return
         self._call(self.storage.remove(self.key))
 
     def _call(self, awaitable: Awaitable[T]) -> T:
@@ -71,7 +79,7 @@ class KeystoreSecretStore:
         quotes the call's arguments, which for ``set`` is the secret."""
         if _runs_on(self.loop):
             _close(awaitable)
-            raise RuntimeError("The keystore is called from a worker thread, never from the UI loop.")
+            raise RuntimeError("Unlocking and enrolling read the keystore from a worker thread, never from the UI loop.")
         try:
             future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), self.loop)
         except RuntimeError:  # the loop is closed: the app is going away

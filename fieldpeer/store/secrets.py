@@ -21,8 +21,9 @@ class DeviceSecretDamaged(ValueError):
     """A secret is stored but is not a usable device secret (wrong length, not base64)."""
 
 
-class KeystoreUnavailable(Exception):
-    """The OS keystore did not answer; nothing is known to be lost. Messages never quote a value."""
+class KeystoreUnavailable(ValueError):
+    """The OS keystore did not answer; nothing is known to be lost. Messages never quote a value.
+    A ValueError, so screens that show a refused action's message show this one ("try again")."""
 
 
 class DeviceSecretStore(Protocol):
