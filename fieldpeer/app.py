@@ -49,6 +49,7 @@ class Shell:
         self.last_activity = session.clock()
         self.lock_reason = Status.FIRST_OPEN  # why this tab shows the PIN screen
         self.showing_unlocked = False
+        self.back_route: str | None = None  # set by each screen as it is built (Ui.view)
 
     def start(self) -> None:
         self.page.title = "FieldPeer"
@@ -68,9 +69,10 @@ class Shell:
             self.route = event.route
             self.render()
 
-    def _view_popped(self, event: Any) -> None:  # the system back gesture
+    def _view_popped(self, event: Any) -> None:
+        """The system back gesture (Android) popped the screen: go where its Back goes."""
         self.keep_draft()
-        self.go("/caseload")
+        self.go(self.back_route or "/caseload")
 
     def _closed(self, event: Any) -> None:
         """The tab is gone (closed, or its session expired): it holds the store open no longer."""
@@ -90,8 +92,11 @@ class Shell:
         self.page.run_task(self.page.push_route, self.route)
 
     def render(self) -> None:
+        self.back_route = None
         view = self.build_view(self.route)  # built first: a failure leaves the old screen, not a blank one
         self.page.views.clear()
+        if self.back_route:  # an empty screen underneath, so the back gesture pops this one instead of closing the app
+            self.page.views.append(ft.View(route=self.back_route))
         self.page.views.append(view)
         self.page.update()
 

@@ -357,6 +357,17 @@ def test_backing_out_of_a_half_written_note_keeps_it_and_the_person_offers_conti
     assert screen.route.startswith("/note/") and screen.field("Intervention: what you did together").value == "Went over the bus timetable together."
 
 
+def test_the_back_gesture_goes_where_back_goes_and_keeps_what_was_typed(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}/wrap")
+    assert len(screen.page.views) == 2  # something to pop to: the gesture does not close the app
+    screen.type("Triggers: what I notice", "Money worries\nLoud neighbours")
+    screen._event(screen.page, "view_pop", {"route": f"/person/{AVERY}/wrap"})  # Android's back gesture
+    assert screen.route == f"/person/{AVERY}" and screen.has("continue-draft-wrap")
+    screen._event(screen.page, "view_pop", {"route": f"/person/{AVERY}"})
+    assert screen.route == "/caseload" and len(screen.page.views) == 1  # the caseload is the bottom: back leaves the app
+
+
 def test_auto_lock_keeps_the_form_being_typed_as_a_draft(screen: ScreenHarness, session: FieldSession, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app, "IDLE_CHECK_SECONDS", 0.05)
     unlock(screen)

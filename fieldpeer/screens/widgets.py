@@ -236,6 +236,7 @@ class Ui:
 
     def view(self, route: str, title: str, controls: list[ft.Control], *, back: str | None = None, actions: list[ft.Control] | None = None) -> ft.View:
         leading = self.icon_button(ft.Icons.ARROW_BACK, "Back", lambda e: self.shell.go(back), "back") if back else None
+        self.shell.back_route = back  # where the system back gesture goes from this screen
         return ft.View(
             route=route,
             # The title grows less than the text: the bar keeps its height and its icons.
