@@ -10,7 +10,8 @@ a build. Sources:
 - pydantic 2.14.0a1: the PyPI release whose metadata pins ``pydantic-core==2.47.0`` (read from
   PyPI with ``pip download --no-deps``: 2.13.5 pins 2.46.5, 2.14.0a1 pins 2.47.0, 2.14.0b1
   2.48.0, 2.14.0b2 2.49.0, 2.14.0 2.50.0). A build must pin it: pip takes no pre-release unasked.
-- flet, sqlmodel, httpx: pure Python, the versions this project installs.
+- flet, sqlmodel, httpx: pure Python, the versions this project installs; flet-secure-storage 1.0.5
+  (PyPI, the release matching flet 1.0.5), which only phone builds install.
 
 The same pins are in pyproject.toml ([tool.flet.android] / [tool.flet.ios] dependencies).
 """
@@ -24,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MOBILE_INDEX_PINS = ["cryptography==43.0.1", "cffi==2.0.0", "pydantic==2.14.0a1", "pydantic-core==2.47.0", "SQLAlchemy==2.0.50"]
-PURE_PINS = [f"flet=={metadata.version('flet')}", f"sqlmodel=={metadata.version('sqlmodel')}", f"httpx=={metadata.version('httpx')}"]
+# flet-secure-storage: the keystore's Python side, installed on phones only ([tool.flet.android] dependencies).
+PURE_PINS = [f"flet=={metadata.version('flet')}", "flet-secure-storage==1.0.5", f"sqlmodel=={metadata.version('sqlmodel')}", f"httpx=={metadata.version('httpx')}"]
 TEST_TOOLS = [f"pytest=={metadata.version('pytest')}", f"hypothesis=={metadata.version('hypothesis')}"]
 PHONE_PYTHONS = ("3.12", "3.13")  # what Flet's phone builds bundle (no 3.11-only behaviour allowed)
 

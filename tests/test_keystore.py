@@ -238,3 +238,19 @@ def test_unlock_screen_after_the_secret_is_lost_says_so_and_offers_enrolment(tmp
     finally:
         screen.close()
         session.lock()
+
+
+def test_the_real_flet_secure_storage_has_the_api_the_adapter_uses() -> None:
+    """Runs where flet-secure-storage is installed (the phone-versions venv of tests/test_mobile_deps.py)."""
+    fss = pytest.importorskip("flet_secure_storage")
+    import inspect
+
+    from fieldpeer.store.keystore import secure_storage_service
+
+    for name, params in (("get", ["self", "key"]), ("set", ["self", "key", "value"]), ("remove", ["self", "key"])):
+        method = getattr(fss.SecureStorage, name)
+        assert inspect.iscoroutinefunction(method)
+        assert list(inspect.signature(method).parameters)[: len(params)] == params
+    service = secure_storage_service()
+    assert service.ios_options.accessibility == fss.KeychainAccessibility.FIRST_UNLOCK_THIS_DEVICE  # never migrates to another device
+    assert service.ios_options.synchronizable is False  # not in iCloud Keychain
