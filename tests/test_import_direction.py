@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "demo_data": {"domain", "records", "config", "store"},  # the offline demo's fictional caseload
     "screens": {"domain", "records", "config", "logs", "store", "sync", "sync.wire", "sync.sealing", "app", "demo_data"},
     "app": {"domain", "records", "config", "logs", "store", "sync", "sync.wire", "screens"},
+    "phone": {"domain", "records", "config", "logs", "store", "sync", "screens", "app"},  # the installed app's entry
     "agency": {"domain", "records", "config", "logs", "sync.wire", "sync.sealing"},
 }
 # Entry points that wire both programs together (the CLI and the demo) may import anything.

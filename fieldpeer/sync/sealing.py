@@ -94,7 +94,7 @@ def seal(plaintext: bytes, *, recipient_box: bytes, sender: KeyPair, context: st
     return header + signature + ciphertext
 
 
-def open_seal(blob: bytes, *, recipient: KeyPair, sender_sign: bytes, context: str, max_plaintext: int = MAX_PLAINTEXT) -> bytes:
+def open_seal(blob: bytes, *, recipient: KeyPair, sender_sign: bytes, context: str, max_plaintext: int | None = None) -> bytes:
     if len(blob) < _HEADER + _SIGNATURE + 16 or not blob.startswith(MAGIC):
         raise SealError("not a sealed FieldPeer payload")
     header, signature, ciphertext = blob[:_HEADER], blob[_HEADER : _HEADER + _SIGNATURE], blob[_HEADER + _SIGNATURE :]
@@ -112,8 +112,9 @@ def open_seal(blob: bytes, *, recipient: KeyPair, sender_sign: bytes, context: s
     return _gunzip(compressed, max_plaintext)
 
 
-def _gunzip(data: bytes, limit: int = MAX_PLAINTEXT) -> bytes:
-    """Inflate at most `limit` bytes (a gzip bomb stops there, without a big buffer)."""
+def _gunzip(data: bytes, limit: int | None = None) -> bytes:
+    """Inflate at most `limit` bytes, MAX_PLAINTEXT by default (a gzip bomb stops there, without a big buffer)."""
+    limit = MAX_PLAINTEXT if limit is None else limit  # read at call time: the limit is configurable
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         out = inflater.decompress(data, limit + 1)
