@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MOBILE_INDEX_PINS = ["cryptography==43.0.1", "cffi==2.0.0", "pydantic==2.14.0a1", "pydantic-core==2.47.0", "SQLAlchemy==2.0.50"]
 # flet-secure-storage: the keystore's Python side, installed on phones only ([tool.flet.android] dependencies).
-PURE_PINS = [f"flet=={metadata.version('flet')}", "flet-secure-storage==1.0.5", f"sqlmodel=={metadata.version('sqlmodel')}", f"httpx=={metadata.version('httpx')}"]
+PURE_PINS = [f"flet=={metadata.version('flet')}", "flet-secure-storage==1.0.5", "tzdata==2026.6", f"sqlmodel=={metadata.version('sqlmodel')}", f"httpx=={metadata.version('httpx')}"]
 TEST_TOOLS = [f"pytest=={metadata.version('pytest')}", f"hypothesis=={metadata.version('hypothesis')}"]
 PHONE_PYTHONS = ("3.12", "3.13")  # what Flet's phone builds bundle (no 3.11-only behaviour allowed)
 

@@ -105,7 +105,7 @@ def test_entry_module_imports_without_the_server_and_web_extras(tmp_path: Path) 
 def test_mobile_index_pins_are_the_ones_tested(platform: str) -> None:
     """What the build installs for the binary packages is what tests/test_mobile_deps.py runs."""
     pins = FLET[platform]["dependencies"]
-    assert [p for p in pins if not p.startswith("flet-secure-storage")] == MOBILE_INDEX_PINS
+    assert [p for p in pins if not p.startswith(("flet-secure-storage", "tzdata"))] == MOBILE_INDEX_PINS
     assert "flet-secure-storage==1.0.5" in pins  # the keystore adapter's Flutter side
     assert not any(p.split("==")[0].lower().replace("_", "-") in ("fastapi", "uvicorn", "psycopg", "flet-web", "jinja2") for p in pins)
     assert not any(extra in str(PYPROJECT["project"]["dependencies"]) for extra in ("fastapi", "uvicorn", "psycopg", "flet-web"))
