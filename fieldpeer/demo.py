@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from fieldpeer import demo_data
 from fieldpeer.agency import review, service
-from fieldpeer.agency.api import AgencySettings, create_app
+from fieldpeer.agency.app import AgencySettings, create_app
 from fieldpeer.app import web_app
 from fieldpeer.logs import configure_logging
 from fieldpeer.store.profile import Profile

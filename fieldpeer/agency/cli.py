@@ -11,8 +11,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from fieldpeer.agency import review, service
-from fieldpeer.agency.api import AgencySettings, create_app
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
+from fieldpeer.agency.serving import ServeRefused, serve
+from fieldpeer.agency.settings import AgencySettings
 from fieldpeer.agency.tables import Device
 from fieldpeer.domain import PeerRole
 from fieldpeer.records import Person
@@ -34,17 +35,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--db", default=DEFAULT_DB, help="database URL: sqlite:///path or postgresql+psycopg://... (default: %(default)s)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8700)
-    serve.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="folder for the agency key pair (outside the database)")
-    serve.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM); phones refuse plain HTTP off this machine")
-    serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
-    serve.add_argument(
+    serve_cmd = commands.add_parser("serve", help="run the HTTP API")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8700)
+    serve_cmd.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs PostgreSQL) (default: %(default)s)")
+    serve_cmd.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="folder for the agency key pair (outside the database)")
+    serve_cmd.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM); phones refuse plain HTTP off this machine")
+    serve_cmd.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
+    serve_cmd.add_argument(
         "--refusal-log-seconds", type=float, default=AgencySettings.refusal_log_seconds,
         help="unknown callers' refusals: one access-log row per action and kind in this window, then a count (default: %(default)s)",
     )
-    serve.add_argument("--token-idle-days", type=float, default=AgencySettings.token_idle_days, help="a device that has not synced for this long must enrol again (default: %(default)s)")
+    serve_cmd.add_argument("--token-idle-days", type=float, default=AgencySettings.token_idle_days, help="a device that has not synced for this long must enrol again (default: %(default)s)")
 
     add_peer = commands.add_parser("add-peer", help="add a peer worker; prints their id")
     add_peer.add_argument("--name", required=True)
@@ -57,7 +59,7 @@ def main(argv: list[str]) -> int:
     add_person.add_argument("--name", required=True, help="preferred name")
     add_person.add_argument("--part2", action="store_true", help="records are protected by 42 CFR Part 2")
 
-    code = commands.add_parser("enroll-code", help="one-time code to enrol a peer's device")
+    code = commands.add_parser("enrol-code", aliases=["enroll-code"], help="one-time code to enrol a peer's device (enroll-code: the old name, still accepted)")
     code.add_argument("peer")
     code.add_argument("--hours", type=float, default=24.0, help="how long the code is valid")
 
@@ -75,20 +77,18 @@ def main(argv: list[str]) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
-        import uvicorn
-
         if args.db.startswith("sqlite:///"):
             Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if bool(args.tls_cert) != bool(args.tls_key):
             parser.error("--tls-cert and --tls-key go together")
-        app = create_app(AgencySettings(db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days, refusal_log_seconds=args.refusal_log_seconds))
+        settings = AgencySettings(db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days, refusal_log_seconds=args.refusal_log_seconds)
         scheme = "https" if args.tls_cert else "http"
-        print(f"FieldPeer agency server on {scheme}://{args.host}:{args.port} (database: {args.db.split('@')[-1]})", flush=True)
-        tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)} if args.tls_cert else {}
-        from fieldpeer.agency.limits import uvicorn_http_options
-
-        # Bounded request heads (431 before the app runs); a client may keep a connection idle 5 s.
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=5, **uvicorn_http_options(), **tls)  # type: ignore[arg-type]
+        workers = f", {args.workers} workers" if args.workers > 1 else ""
+        try:
+            print(f"FieldPeer agency server on {scheme}://{args.host}:{args.port} (database: {args.db.split('@')[-1]}{workers})", flush=True)
+            serve(settings, host=args.host, port=args.port, workers=args.workers, tls=(args.tls_cert, args.tls_key) if args.tls_cert else None)
+        except ServeRefused as exc:
+            parser.error(str(exc))
         return 0
 
     with _session(args.db) as db:
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
                 print(service.add_peer(db, args.name, PeerRole(args.role), args.credentials, args.id).id)
             elif args.command == "add-person":
                 print(service.add_person(db, args.peer, Person(preferred_name=args.name, part2=args.part2)).id)
-            elif args.command == "enroll-code":
+            elif args.command in ("enrol-code", "enroll-code"):
                 print(service.create_enrol_code(db, args.peer, timedelta(hours=args.hours)))
             elif args.command == "add-supervisor":
                 account, token = review.add_supervisor(db, args.name, args.credentials)

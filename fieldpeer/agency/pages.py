@@ -1,32 +1,19 @@
-"""The supervisor's web pages, rendered on the server from Jinja2 templates (templates/, every
-value autoescaped): sign in with the supervisor token, the review queue (urgent safety alerts
-first, then alerts being followed up, then notes), a peer's contacts by period with the mode mix,
-outreach attempts, caseload flags and open alerts. Plain HTML forms (no JavaScript), labelled
-controls, 48 px targets.
-
-The token lives in an HttpOnly, SameSite=Strict cookie scoped to /supervisor; POSTs from
-another origin are refused as well.
+"""How the supervisor's web pages are rendered: on the server, from Jinja2 templates (templates/,
+every value autoescaped): the sign-in page, the review queue (urgent safety alerts first, then
+alerts being followed up, then notes), a peer's contacts by period with the mode mix, outreach
+attempts, caseload flags and open alerts. Plain HTML forms (no JavaScript), labelled controls,
+48 px targets. The routes are in routes/supervisor_pages.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import Engine
-from sqlmodel import Session, select
 
-from fieldpeer.agency import reports, review
-from fieldpeer.agency.service import Refused
-from fieldpeer.agency.tables import Peer, Supervisor
-from fieldpeer.domain import AlertState
-from fieldpeer.records import utc_now
+from fieldpeer.agency.tables import Supervisor
 
 BASE = "/supervisor"
 COOKIE = "fieldpeer_supervisor"
@@ -49,128 +36,3 @@ def page(template: str, title: str, supervisor: Supervisor | None = None, done: 
 
 def message(title: str, text: str, supervisor: Supervisor | None = None, error: bool = True) -> HTMLResponse:
     return page("message.html", title, supervisor, message=text, error=error)
-
-
-def register(app: FastAPI, engine: Engine) -> None:
-    def signed_in(request: Request, db: Session, action: str) -> Supervisor | None:
-        token = request.cookies.get(COOKIE)
-        try:
-            return review.authenticate(db, f"Bearer {token}" if token else None, action)
-        except Refused:
-            return None
-        finally:
-            db.commit()
-
-    def same_origin(request: Request) -> bool:
-        origin = request.headers.get("origin")
-        return origin is None or urlsplit(origin).netloc == request.url.netloc
-
-    async def form(request: Request) -> dict[str, str]:
-        body = (await request.body())[:20_000].decode(errors="replace")
-        return {k: v[0] for k, v in parse_qs(body).items()}
-
-    def guarded(action: str, handler: Callable[..., Response]) -> Callable[..., Any]:
-        """Signed-in supervisors only; everyone else goes to the sign-in page."""
-
-        async def endpoint(request: Request) -> Response:
-            if request.method == "POST" and not same_origin(request):
-                return message("Not allowed", "That form came from another site.")
-            fields = await form(request) if request.method == "POST" else {}
-            with Session(engine, expire_on_commit=False) as db:
-                supervisor = signed_in(request, db, action)
-                if supervisor is None:
-                    return RedirectResponse(f"{BASE}/login", status_code=303)
-                try:
-                    result = handler(db, supervisor, request, fields)
-                    db.commit()
-                    return result
-                except Refused as refused:
-                    db.rollback()
-                    return message("Could not do that", str(refused), supervisor)
-
-        return endpoint
-
-    def route(path: str, methods: list[str], action: str, handler: Callable[..., Response]) -> None:
-        app.add_api_route(f"{BASE}{path}", guarded(action, handler), methods=methods, include_in_schema=False)
-
-    @app.get(BASE, include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse(f"{BASE}/queue", status_code=303)
-
-    @app.get(f"{BASE}/login", include_in_schema=False)
-    def login_form(error: str = "") -> HTMLResponse:
-        return page("login.html", "Sign in", error=bool(error))
-
-    @app.post(f"{BASE}/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
-        token = (await form(request)).get("token", "").strip()
-        with Session(engine) as db:
-            try:
-                review.authenticate(db, f"Bearer {token}", "supervisor_sign_in")
-            except Refused:
-                db.commit()
-                return RedirectResponse(f"{BASE}/login?error=1", status_code=303)
-            db.commit()
-        response = RedirectResponse(f"{BASE}/queue", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path=BASE, max_age=8 * 3600)
-        return response
-
-    @app.post(f"{BASE}/logout", include_in_schema=False)
-    def logout() -> Response:
-        response = RedirectResponse(f"{BASE}/login", status_code=303)
-        response.delete_cookie(COOKIE, path=BASE)
-        return response
-
-    def back_to(db: Session, fields: dict[str, str], done: str) -> Response:
-        """After a decision: the peer page it was made on (a known peer only), else the queue."""
-        peer = db.get(Peer, fields["back"]) if fields.get("back") else None
-        return RedirectResponse(f"{BASE}/peers/{peer.id}?done={done}" if peer else f"{BASE}/queue?done={done}", status_code=303)
-
-    def queue_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> HTMLResponse:
-        peer = db.get(Peer, request.query_params["peer"]) if request.query_params.get("peer") else None
-        found = review.queue(db, supervisor, peer.id if peer else None)
-        return page("queue.html", "Review queue", supervisor, DONE.get(request.query_params.get("done", ""), ""), peer=peer, found=found)
-
-    def cosign(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> Response:
-        review.cosign(db, supervisor, request.path_params["note_id"])
-        return RedirectResponse(f"{BASE}/queue?done=cosigned", status_code=303)
-
-    def return_note(db: Session, supervisor: Supervisor, request: Request, fields: dict[str, str]) -> Response:
-        review.return_note(db, supervisor, request.path_params["note_id"], fields.get("comment", "")[:4000])
-        return RedirectResponse(f"{BASE}/queue?done=returned", status_code=303)
-
-    def acknowledge(db: Session, supervisor: Supervisor, request: Request, fields: dict[str, str]) -> Response:
-        review.acknowledge_alert(db, supervisor, request.path_params["alert_id"])
-        return back_to(db, fields, "acknowledged")
-
-    def close(db: Session, supervisor: Supervisor, request: Request, fields: dict[str, str]) -> Response:
-        review.close_alert(db, supervisor, request.path_params["alert_id"])
-        return back_to(db, fields, "closed")
-
-    def peers_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> HTMLResponse:
-        peers = [{"id": p.id, "signed_name": review.signed_name(p)} for p in db.exec(select(Peer).order_by(Peer.name)).all()]
-        return page("peers.html", "Peers", supervisor, peers=peers)
-
-    def peer_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> HTMLResponse:
-        peer = db.get(Peer, request.path_params["peer_id"])
-        if peer is None:
-            return message("Not found", "There is no peer with that id.", supervisor, error=False)
-        today = utc_now().date()
-        try:
-            start = date.fromisoformat(request.query_params["start"]) if request.query_params.get("start") else today - timedelta(days=30)
-            end = date.fromisoformat(request.query_params["end"]) if request.query_params.get("end") else today
-        except ValueError:
-            start, end = today - timedelta(days=30), today
-        report = reports.peer_report(db, peer.id, start, end, today)
-        return page(
-            "peer.html", review.signed_name(peer), supervisor, DONE.get(request.query_params.get("done", ""), ""), peer=peer, start=start, end=end, report=report,
-            open_alerts=[a for a in report.alerts if a.state is AlertState.OPEN], following_up=[a for a in report.alerts if a.state is AlertState.ACKNOWLEDGED],
-        )
-
-    route("/queue", ["GET"], "review_queue_page", queue_page)
-    route("/notes/{note_id}/cosign", ["POST"], "cosign", cosign)
-    route("/notes/{note_id}/return", ["POST"], "return", return_note)
-    route("/alerts/{alert_id}/acknowledge", ["POST"], "acknowledge_alert", acknowledge)
-    route("/alerts/{alert_id}/close", ["POST"], "close_alert", close)
-    route("/peers", ["GET"], "peers_page", peers_page)
-    route("/peers/{peer_id}", ["GET"], "peer_page", peer_page)

@@ -1,0 +1,42 @@
+"""How an agency server runs: one frozen settings object, and its round trip through environment
+variables (uvicorn's worker processes build their app from an import string, not from an object)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "FIELDPEER_AGENCY_SETTING_"
+
+
+@dataclass(frozen=True)
+class AgencySettings:
+    db_url: str = "sqlite:///agency-data/agency.db"
+    key_dir: Path = field(default_factory=lambda: Path("agency-data/keys"))
+    max_body_bytes: int = 16 * 1024 * 1024
+    token_idle_days: float = 90.0  # a device that has not synced for this long must enrol again
+    # A batch unpacked: phones send at most 4 MiB of record JSON (plus one record) per batch.
+    max_push_plaintext: int = 8 * 1024 * 1024
+    parse_workers: int = 2  # batches unsealed and validated at once, each in a worker thread
+    refusal_log_seconds: float = 60.0  # unknown callers' refusals: one access-log row per action per window
+
+    def as_env(self) -> dict[str, str]:
+        """Every setting as an environment variable (the database URL may hold a password: the
+        variables go to the server's own worker processes only, never to a log)."""
+        return {f"{ENV_PREFIX}{f.name.upper()}": str(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AgencySettings:
+        """The settings `as_env` wrote; a variable that is missing keeps its default."""
+        defaults = cls()
+        values: dict[str, Any] = {}  # each converted to its field's type below
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"{ENV_PREFIX}{f.name.upper()}")
+            if raw is not None:
+                default = getattr(defaults, f.name)
+                values[f.name] = Path(raw) if isinstance(default, Path) else type(default)(raw)
+        return dataclasses.replace(defaults, **values)
