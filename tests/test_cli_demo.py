@@ -24,6 +24,21 @@ def test_text_walkthrough(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "vault.json").exists()
 
 
+def agency_command(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fieldpeer.cli", "agency", "--db", f"sqlite:///{db}", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_enrol_code_is_the_command_and_the_old_spelling_still_works(tmp_path: Path) -> None:
+    db = tmp_path / "agency.db"
+    peer = agency_command(db, "add-peer", "--name", "Riley", "--role", "recovery_coach").stdout.strip()
+    codes = [agency_command(db, name, peer) for name in ("enrol-code", "enroll-code")]
+    assert all(c.returncode == 0 and len(c.stdout.strip()) >= 8 for c in codes), [c.stderr for c in codes]
+    assert codes[0].stdout != codes[1].stdout  # two one-time codes
+    shown = agency_command(db, "--help").stdout
+    assert "enrol-code" in shown and "enroll-code" not in shown
+    assert agency_command(db, "enrol-code", "no-such-peer").returncode == 1
+
+
 @pytest.mark.slow
 def test_demo_command_serves_the_field_app_with_an_enrolled_demo_caseload(tmp_path: Path) -> None:
     """The README's main command: embedded agency + field app in web mode, fictional caseload."""

@@ -30,6 +30,20 @@ def _session(url: str) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+OLD_NAMES = {"enroll-code": "enrol-code"}  # still accepted so old scripts work; not in --help
+
+
+def renamed(argv: list[str]) -> list[str]:
+    """The command word under its current name (only the command word: a peer id is left alone)."""
+    argv = list(argv)
+    at = 0
+    while at < len(argv) and argv[at].startswith("-"):
+        at += 1 if "=" in argv[at] or argv[at] in ("-h", "--help") else 2  # --db URL
+    if at < len(argv):
+        argv[at] = OLD_NAMES.get(argv[at], argv[at])
+    return argv
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="fieldpeer agency", description="The FieldPeer agency server and its admin commands.")
     parser.add_argument("--db", default=DEFAULT_DB, help="database URL: sqlite:///path or postgresql+psycopg://... (default: %(default)s)")
@@ -59,7 +73,7 @@ def main(argv: list[str]) -> int:
     add_person.add_argument("--name", required=True, help="preferred name")
     add_person.add_argument("--part2", action="store_true", help="records are protected by 42 CFR Part 2")
 
-    code = commands.add_parser("enrol-code", aliases=["enroll-code"], help="one-time code to enrol a peer's device (enroll-code: the old name, still accepted)")
+    code = commands.add_parser("enrol-code", help="one-time code to enrol a peer's device")
     code.add_argument("peer")
     code.add_argument("--hours", type=float, default=24.0, help="how long the code is valid")
 
@@ -75,7 +89,7 @@ def main(argv: list[str]) -> int:
 
     commands.add_parser("list-devices", help="enrolled devices and their state")
 
-    args = parser.parse_args(argv)
+    args = parser.parse_args(renamed(argv))
     if args.command == "serve":
         if args.db.startswith("sqlite:///"):
             Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +111,7 @@ def main(argv: list[str]) -> int:
                 print(service.add_peer(db, args.name, PeerRole(args.role), args.credentials, args.id).id)
             elif args.command == "add-person":
                 print(service.add_person(db, args.peer, Person(preferred_name=args.name, part2=args.part2)).id)
-            elif args.command in ("enrol-code", "enroll-code"):
+            elif args.command == "enrol-code":
                 print(service.create_enrol_code(db, args.peer, timedelta(hours=args.hours)))
             elif args.command == "add-supervisor":
                 account, token = review.add_supervisor(db, args.name, args.credentials)
