@@ -45,6 +45,10 @@ from fieldpeer.sync.wire import Refusal
 # 42 CFR 2.32(a)(2): the short form of the notice that must accompany a Part 2 disclosure.
 PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
 WITHIN_AGENCY = "agency records"  # the recipient for the agency's own use: no consent needed
+# A spreadsheet opening the CSV runs a cell starting with one of these as a formula (OWASP CSV
+# injection; the full-width forms too, which some locales accept). Peers' and persons' names are typed
+# by people, so such a cell gets a leading apostrophe: shown as text, never run.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 BILLING_COLUMNS = ["date", "peer", "credentials", "person", "person_id", "service_code", "minutes", "units", "mode", "note_id", "part2"]
 
 
@@ -70,10 +74,16 @@ def billing_csv(session: Session, supervisor: Supervisor, start: date, end: date
         out.write(f"# {PART2_NOTICE}\n")
     writer = csv.writer(out)
     writer.writerow(BILLING_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows([[spreadsheet_safe(cell) for cell in row] for row in rows])
     session.add(Disclosure(supervisor_id=supervisor.id, kind="billing_csv", recipient=WITHIN_AGENCY, purpose=purpose, part2=part2, records=len(rows)))
     log_access(session, "export_billing", "ok", detail=f"supervisor:{supervisor.id} rows={len(rows)}")
     return out.getvalue()
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """The cell as a spreadsheet must read it: text that would start a formula is neutralised
+    with a leading apostrophe; numbers stay numbers."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 # --- Consent ---------------------------------------------------------------------------
