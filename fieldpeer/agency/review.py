@@ -72,8 +72,9 @@ def authenticate(session: Session, authorization: str | None, action: str) -> Su
 
 
 def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
-    """A push as the server handles it: store the batch exactly once, then queue what it brought."""
-    receipt = service.ingest(session, device, batch)
+    """A push as the server handles it (the one `ingest`: the push route, tests and benchmarks call
+    it): store the batch exactly once (service.store_batch), then queue what it brought."""
+    receipt = service.store_batch(session, device, batch)
     stored_ids = {r.entry_id for r in receipt.results if r.status is EntryStatus.STORED}
     on_stored(session, device.peer_id, [record for entry_id, record in batch.entries if entry_id in stored_ids])
     return receipt

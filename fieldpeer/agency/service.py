@@ -335,7 +335,7 @@ def _goal_ids(payload: str | None) -> set[str]:
     return {g["id"] for g in json.loads(payload).get("goals", [])} if payload else set()
 
 
-def ingest(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
+def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushReceipt:
     """Store each record of a batch exactly once, in one transaction, and say what became of each.
     Every rule of fieldpeer/agency/invariants.py is checked first; a refused record is rejected
     alone (the phone quarantines it) and nothing the agency holds changes."""
