@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic.script import ScriptDirectory
 from pydantic import TypeAdapter
@@ -120,5 +121,25 @@ def test_a_first_release_database_upgrades_with_every_record_readable_and_sync_w
         with Session(engine) as db:
             stored = service.received_records(db, peer_id=made["peer_id"])
             assert second.id in {r.record_id for r in stored}
+    finally:
+        agency.stop()
+
+
+def test_migrate_command_and_health_tell_the_schema(agency_db_url: str, tmp_path: Path) -> None:
+    """`fieldpeer agency migrate` upgrades and says to what; /api/v1/health answers 503 when the
+    database is not at this server's head (e.g. a newer release upgraded it under an old process)."""
+    migrated = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "agency", "--db", agency_db_url, "migrate"], cwd=ROOT, capture_output=True, timeout=120)
+    assert migrated.returncode == 0, migrated.stderr.decode()[-2000:]
+    assert migrated.stdout.decode().strip() == f"Database at revision {head_revision()}."
+    agency = AgencyProcess(agency_db_url, tmp_path / "keys", tmp_path / "agency.log")
+    agency.start()
+    try:
+        assert httpx.get(f"{agency.url}/api/v1/health").json() == {"status": "ok", "database": "ok", "schema": head_revision(), "expected": head_revision()}
+        engine = open_agency_engine(agency_db_url)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'from_a_newer_release'"))
+        answer = httpx.get(f"{agency.url}/api/v1/health")
+        assert (answer.status_code, answer.json()["schema"]) == (503, "from_a_newer_release")
+        assert "sqlite" not in answer.text and "postgres" not in answer.text  # never the database's address
     finally:
         agency.stop()

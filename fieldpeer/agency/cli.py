@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from fieldpeer.agency import review, service
-from fieldpeer.agency.database import migrate_agency, open_agency_engine
+from fieldpeer.agency.database import current_revision, migrate_agency, open_agency_engine
 from fieldpeer.agency.serving import ServeRefused, serve
 from fieldpeer.agency.settings import AgencySettings
 from fieldpeer.agency.tables import Device
@@ -88,6 +88,7 @@ def main(argv: list[str]) -> int:
     revoke.add_argument("device")
 
     commands.add_parser("list-devices", help="enrolled devices and their state")
+    commands.add_parser("migrate", help="upgrade the database to this release's schema (serve does it too); prints the revision")
 
     args = parser.parse_args(renamed(argv))
     if args.command == "serve":
@@ -103,6 +104,11 @@ def main(argv: list[str]) -> int:
             serve(settings, host=args.host, port=args.port, workers=args.workers, tls=(args.tls_cert, args.tls_key) if args.tls_cert else None)
         except ServeRefused as exc:
             parser.error(str(exc))
+        return 0
+
+    if args.command == "migrate":
+        _session(args.db).close()  # creates the folder and upgrades, as every command does
+        print(f"Database at revision {current_revision(open_agency_engine(args.db))}.")
         return 0
 
     with _session(args.db) as db:

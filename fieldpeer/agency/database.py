@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, text
 
@@ -133,3 +134,15 @@ def schema_differences(engine: Engine) -> list[Any]:
         differences: list[Any] = compare_metadata(context, AgencyTable.metadata)
         conn.rollback()
         return differences
+
+
+def health(engine: Engine) -> dict[str, str]:
+    """What /api/v1/health answers: status "ok" when the database answers and is at this server's
+    newest revision, else "unavailable" (503: a load balancer stops sending here, e.g. an older
+    process left running on a database a newer release upgraded). Revision ids only, never the URL."""
+    try:
+        revision = current_revision(engine)
+    except (SQLAlchemyError, OSError):
+        return {"status": "unavailable", "database": "unreachable", "schema": "unknown", "expected": head_revision()}
+    at_head = revision == head_revision()
+    return {"status": "ok" if at_head else "unavailable", "database": "ok", "schema": revision or "none", "expected": head_revision()}

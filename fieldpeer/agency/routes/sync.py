@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from fieldpeer.agency import review, service
+from fieldpeer.agency import database, review, service
 from fieldpeer.agency.routes.common import MAX_CURSOR, Agency, AgencyDep, Db, device_for, error
 from fieldpeer.agency.tables import Device
 from fieldpeer.agency.unit_of_work import unit
@@ -24,8 +24,10 @@ class TooLarge(Exception):
 
 
 @router.get("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health(agency: AgencyDep) -> JSONResponse:
+    """200 when the database answers and carries this server's newest schema; 503 otherwise."""
+    report = database.health(agency.engine)
+    return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
 
 async def read_limited(request: Request, max_bytes: int) -> bytes:
