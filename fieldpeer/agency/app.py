@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fieldpeer.agency import admin_pages
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.keys import load_or_create_agency_keys
 from fieldpeer.agency.routes import ROUTERS
@@ -40,6 +41,7 @@ def create_app(settings: AgencySettings) -> FastAPI:
     app.state.agency = Agency(settings, engine, load_or_create_agency_keys(settings.key_dir))
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(admin_pages.router)  # the administrator's pages (/admin)
 
     @app.exception_handler(Refused)
     async def _refused(_: Request, exc: Refused) -> JSONResponse:

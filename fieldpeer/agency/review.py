@@ -301,6 +301,8 @@ def queue(session: Session, supervisor: Supervisor, peer_id: str | None = None) 
     The same number of queries for 5 notes as for 5,000."""
     pending = alerts(session, {AlertState.OPEN, AlertState.ACKNOWLEDGED}, peer_id=peer_id)
     waiting = notes_in_state(session, ReviewState.AWAITING, peer_id=peer_id)
+    if (visible := visible_peer_ids(session, supervisor)) is not None:  # a team's supervisor: their team's peers only
+        pending, waiting = [a for a in pending if a.peer_id in visible], [r for r in waiting if r.review.peer_id in visible]
     names = {pid: p.preferred_name for pid, p in stored.persons(session, {r.note.person_id for r in waiting if r.note.person_id}).items()}
     peers = {p.id: p for p in session.exec(select(Peer).where(col(Peer.id).in_({r.review.peer_id for r in waiting}))).all()} if waiting else {}
     addenda = addenda_for(session, [r.note.id for r in waiting])
@@ -376,3 +378,26 @@ def backfill(session: Session) -> int:
     for peer_id, signed in by_peer.items():
         units.confirm(session, peer_id, signed)
     return len(addenda) + len(notes)
+
+
+# --- Teams (issue #13): a supervisor sees only the peers of the teams they lead ------------------
+
+
+def visible_peer_ids(session: Session, supervisor: Supervisor) -> set[str] | None:
+    """The peers this supervisor may see: those of the teams they lead (agency/admin.py sets
+    them), or None (every peer) for a supervisor who leads no team, as before teams existed."""
+    from fieldpeer.agency.tables import PeerStanding, TeamSupervisor  # here: keeps this addition self-contained
+
+    teams = set(session.exec(select(TeamSupervisor.team_id).where(TeamSupervisor.supervisor_id == supervisor.id)).all())
+    if not teams:
+        return None
+    return set(session.exec(select(PeerStanding.peer_id).where(col(PeerStanding.team_id).in_(teams))).all())
+
+
+def visible_peers(session: Session, supervisor: Supervisor) -> list[Peer]:
+    """The peer list a supervisor sees, by name."""
+    visible = visible_peer_ids(session, supervisor)
+    query = select(Peer).order_by(Peer.name)
+    if visible is not None:
+        query = query.where(col(Peer.id).in_(visible))
+    return list(session.exec(query).all())

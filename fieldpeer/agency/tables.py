@@ -190,3 +190,58 @@ class Disclosure(AgencyTable, table=True):
     consent_id: str | None = None
     part2: bool = False
     records: int = 0
+
+
+# --- Administration (issue #13): accounts, teams, what a peer shares, intake wishes ------------
+# Tables of their own rather than new columns on Peer/Person/Supervisor: added by one migration,
+# and the sync hot path's tables stay as they are.
+
+
+class Administrator(AgencyTable, table=True):
+    """Runs the program: peers, persons served, assignments, devices. Sees no note text (unless
+    the same person also holds a supervisor account)."""
+
+    __tablename__ = "agency_administrator"
+    id: str = Field(primary_key=True)
+    name: str
+    credentials: str = ""
+    token_hash: str = Field(unique=True)  # sha256 of a 256-bit random token, like a supervisor's
+    created_at: datetime = Field(default_factory=utc_now)
+    revoked_at: datetime | None = None
+
+
+class Team(AgencyTable, table=True):
+    __tablename__ = "agency_team"
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True)
+
+
+class TeamSupervisor(AgencyTable, table=True):
+    """A supervisor leads these teams and sees only their peers (a supervisor with none sees all)."""
+
+    __tablename__ = "agency_team_supervisor"
+    supervisor_id: str = Field(primary_key=True)
+    team_id: str = Field(primary_key=True)
+
+
+class PeerStanding(AgencyTable, table=True):
+    """A peer's place in the program: team, the lived experience they choose to share (tags from
+    the agency's fixed list, JSON), and whether they still work here."""
+
+    __tablename__ = "agency_peer_standing"
+    peer_id: str = Field(primary_key=True)
+    team_id: str | None = Field(default=None, index=True)
+    experience: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    deactivated_at: datetime | None = None
+
+
+class PersonIntake(AgencyTable, table=True):
+    """What the agency asked at intake beside the person record: the peer they wish for (role
+    track and experience tags, JSON) and who checked the exclusion criteria, when."""
+
+    __tablename__ = "agency_person_intake"
+    person_id: str = Field(primary_key=True)
+    wished_role: str = ""  # a PeerRole code, or "" for no preference
+    wished_experience: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    exclusions_checked_by: str = ""  # administrator id
+    exclusions_checked_at: datetime | None = None

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from fieldpeer.agency import reports, review
 from fieldpeer.agency.pages import BASE, COOKIE, DONE, message, page
@@ -135,13 +135,13 @@ def close(db: Session, supervisor: Supervisor, request: Request, fields: dict[st
 
 
 def peers_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> Response:
-    peers = [{"id": p.id, "signed_name": review.signed_name(p)} for p in db.exec(select(Peer).order_by(Peer.name)).all()]
+    peers = [{"id": p.id, "signed_name": review.signed_name(p)} for p in review.visible_peers(db, supervisor)]
     return page("peers.html", "Peers", supervisor, peers=peers)
 
 
 def peer_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> Response:
     peer = db.get(Peer, request.path_params["peer_id"])
-    if peer is None:
+    if peer is None or (visible := review.visible_peer_ids(db, supervisor)) is not None and peer.id not in visible:
         return message("Not found", "There is no peer with that id.", supervisor, error=False)
     today = utc_now().date()
     try:
