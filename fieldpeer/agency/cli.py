@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fieldpeer.agency import review, service
 from fieldpeer.agency.database import current_revision, migrate_agency, open_agency_engine
@@ -128,7 +128,7 @@ def main(argv: list[str]) -> int:
                 device = service.revoke_device(db, args.device)
                 print(f"Revoked {device.id} (peer {device.peer_id}).")
             elif args.command == "list-devices":
-                for device in db.exec(select(Device).order_by(Device.enrolled_at)).all():  # type: ignore[arg-type]
+                for device in db.exec(select(Device).order_by(col(Device.enrolled_at))).all():
                     state = f"revoked {device.revoked_at:%Y-%m-%d %H:%M}" if device.revoked_at else "active"
                     seen = f"{device.last_seen_at:%Y-%m-%d %H:%M}" if device.last_seen_at else "never"
                     print(f"{device.id}  peer={device.peer_id}  {state}  last seen {seen}  {device.name}")
