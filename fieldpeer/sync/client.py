@@ -189,8 +189,11 @@ class SyncClient:
     def push(self, progress: Progress | None = None) -> SyncSummary:
         """Send every pending entry, batch by batch. Rejected entries are quarantined, never retried blindly.
 
-        Batches go one after another (a note reaches the server before its addendum), but the
-        next batch is read, decrypted and sealed while the previous one is on the wire.
+        Batches go one after another (a note reaches the server before its addendum: the next
+        batch leaves only once the server has stored this one), but the next batch is read,
+        decrypted and sealed while this one is on the wire, and this one's receipt is written
+        to the outbox while the next is on the wire. A crash before that write only means the
+        batch is sent again and answered "duplicate".
         """
         summary = SyncSummary()
         outbox.supersede_older_versions(self.store)
@@ -198,9 +201,8 @@ class SyncClient:
         done = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldpeer-push") as wire:
             items = self._next_batch()
-            body = self._seal_batch(items) if items else b""
-            while items:
-                in_flight = wire.submit(self._post, body)
+            in_flight = wire.submit(self._post, self._seal_batch(items)) if items else None
+            while in_flight is not None:
                 following = self._next_batch(skip=[i.entry_id for i in items])
                 following_body = self._seal_batch(following) if following else b""
                 try:
@@ -211,19 +213,21 @@ class SyncClient:
                 sent_ids = {i.entry_id for i in items}
                 accepted = [r.entry_id for r in receipt.results if r.status in (EntryStatus.STORED, EntryStatus.DUPLICATE) and r.entry_id in sent_ids]
                 rejected = {r.entry_id: r.reason or "rejected" for r in receipt.results if r.status is EntryStatus.REJECTED and r.entry_id in sent_ids}
+                complete = set(accepted) | set(rejected) == sent_ids
+                in_flight = wire.submit(self._post, following_body) if complete and following else None
                 outbox.settle(self.store, accepted, rejected)
-                summary.sent += sum(1 for r in receipt.results if r.status is EntryStatus.STORED)
-                summary.already_on_server += sum(1 for r in receipt.results if r.status is EntryStatus.DUPLICATE)
+                summary.sent += sum(1 for r in receipt.results if r.status is EntryStatus.STORED and r.entry_id in sent_ids)
+                summary.already_on_server += sum(1 for r in receipt.results if r.status is EntryStatus.DUPLICATE and r.entry_id in sent_ids)
                 summary.quarantined += len(rejected)
                 done += len(items)
                 if progress:
                     progress(min(done, total), max(total, done))
                 if not accepted and not rejected:
                     raise SyncError("The agency acknowledged none of the batch.")  # do not loop forever
-                if len(accepted) + len(rejected) < len(items):
-                    following = self._next_batch()  # resend what was not acknowledged
-                    following_body = self._seal_batch(following) if following else b""
-                items, body = following, following_body
+                if not complete:  # resend what was not acknowledged, now that the outbox knows what was
+                    following = self._next_batch()
+                    in_flight = wire.submit(self._post, self._seal_batch(following)) if following else None
+                items = following
         summary.pending = outbox.counts(self.store).pending
         return summary
 
