@@ -431,4 +431,4 @@ def qr_svg(text: str) -> str:
     """An inline SVG QR code (no JavaScript, no image request: the pages' CSP allows neither)."""
     import segno  # server-only dependency (agency extra)
 
-    return str(segno.make(text, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff", title="Enrolment QR code"))
+    return str(segno.make(text, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff", omitsize=True, title="Enrolment QR code"))
