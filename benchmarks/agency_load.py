@@ -1,15 +1,19 @@
 """End-of-shift load on the agency server: many devices syncing at the same moment.
 
     .venv/bin/python -m benchmarks.agency_load [--devices 200] [--notes 50] [--backends sqlite,postgresql]
+        [--workers 1,2,4] [--repeat 3]
 
 Each device is real: enrolled with a one-time code, its own encrypted store, 50 signed notes
-in its outbox, its own HTTP client. All of them start `sync()` at once (push, then pull) against
-one agency server process on loopback. Latency is timed per HTTP request at the transport.
+in its outbox, its own HTTP client. All of them call `end_shift()` at once (push, then pull)
+against the agency server on loopback (`fieldpeer agency serve --workers N`; PostgreSQL takes
+several workers, SQLite one). Latency is timed per HTTP request at the transport; server CPU is
+the user + system time of the server's processes during the rush.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
@@ -34,7 +38,7 @@ from tests.servers import AgencyProcess, PostgresServer
 
 
 class TimedTransport(httpx.HTTPTransport):
-    def __init__(self, latencies: list[float], errors: list[str]) -> None:
+    def __init__(self, latencies: dict[str, list[float]], errors: list[str]) -> None:
         super().__init__()
         self.latencies, self.errors = latencies, errors
 
@@ -42,14 +46,30 @@ class TimedTransport(httpx.HTTPTransport):
         began = time.perf_counter()
         response = super().handle_request(request)
         response.read()
-        self.latencies.append((time.perf_counter() - began) * 1000)
+        self.latencies["push" if request.url.path.endswith("/push") else "pull"].append((time.perf_counter() - began) * 1000)
         if response.status_code != 200:
             self.errors.append(f"{request.url.path} {response.status_code}")
         return response
 
 
-def run(db_url: str, root: Path, devices: int, notes: int) -> dict[str, float]:
-    server = AgencyProcess(db_url, root / "keys", root / "agency.log")
+def process_tree_cpu(pid: int) -> float:
+    """User + system seconds of a process and its live children (the uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def run(db_url: str, root: Path, devices: int, notes: int, workers: int = 1) -> dict[str, float]:
+    server = AgencyProcess(db_url, root / "keys", root / "agency.log", options=("--workers", str(workers)) if workers > 1 else ())
     server.start()
     try:
         engine = open_agency_engine(db_url)
@@ -62,7 +82,7 @@ def run(db_url: str, root: Path, devices: int, notes: int) -> dict[str, float]:
                 persons = [service.add_person(db, peer.id, Person(preferred_name=f"P{n}-{k}", admitted_on=date(2026, 1, 1))).id for k in range(3)]
                 plans.append((service.create_enrol_code(db, peer.id), persons))
             db.commit()
-        latencies: list[float] = []
+        latencies: dict[str, list[float]] = {"push": [], "pull": []}
         errors: list[str] = []
         clients = []
         for n, (code, persons) in enumerate(plans):
@@ -70,6 +90,8 @@ def run(db_url: str, root: Path, devices: int, notes: int) -> dict[str, float]:
             SyncClient(store).sync()  # the caseload, before the shift
             write_signed_notes(store, lambda i, persons=persons: persons[i % 3], notes, seed=n)
             clients.append(SyncClient(store, http=httpx.Client(transport=TimedTransport(latencies, errors), timeout=120), max_attempts=1))
+        assert server.process is not None
+        cpu_before = process_tree_cpu(server.process.pid)
         summaries: list[SyncSummary] = []
         start = threading.Barrier(devices + 1)
 
@@ -85,19 +107,23 @@ def run(db_url: str, root: Path, devices: int, notes: int) -> dict[str, float]:
         for t in threads:
             t.join()
         wall = time.perf_counter() - began
+        server_cpu = process_tree_cpu(server.process.pid) - cpu_before
         with Session(engine) as db:
             stored = db.exec(select(func.count()).select_from(ReceivedRecord).where(ReceivedRecord.record_type == "contact_note")).one()
         engine.dispose()
         for client in clients:
             client.store.close()
-        ordered = sorted(latencies)
+        ordered = sorted(latencies["push"] + latencies["pull"])
+        pushes = sorted(latencies["push"])
         return {
             "requests": len(ordered),
             "p50": statistics.median(ordered),
             "p95": ordered[int(len(ordered) * 0.95)],
+            "push p95": pushes[int(len(pushes) * 0.95)],
             "max": ordered[-1],
             "wall": wall,
             "notes/s": devices * notes / wall,
+            "server cpu µs/note": server_cpu / (devices * notes) * 1e6,
             "errors": len(errors) + sum(1 for s in summaries if not s.ok),
             "lost": devices * notes - stored,
         }
@@ -110,26 +136,38 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--notes", type=int, default=50)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2,4", help="server worker processes to try on PostgreSQL (SQLite: always 1)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per setting; each figure is the median")
     args = parser.parse_args()
-    results = {}
-    for backend in args.backends.split(","):
-        with tempfile.TemporaryDirectory(prefix="fieldpeer-load-") as tmp:
-            root = Path(tmp)
-            if backend == "sqlite":
-                results[backend] = run(f"sqlite:///{root / 'agency.db'}", root, args.devices, args.notes)
-            else:
-                (root / "pg").mkdir()
-                postgres = PostgresServer(root / "pg")
-                try:
-                    url = postgres.start()
-                    results[backend] = run(url, root, args.devices, args.notes)
-                finally:
-                    postgres.stop()
-    print(f"\nFieldPeer agency under end-of-shift load: {args.devices} devices x {args.notes} notes, all syncing at once, one server process\n")
-    print(f"| {'backend':<10} | {'requests':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} | {'wall s':>6} | {'notes/s':>7} | {'errors':>6} | {'lost':>4} |")
-    print(f"|{'-' * 12}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 9}|{'-' * 8}|{'-' * 6}|")
-    for backend, r in results.items():
-        print(f"| {backend:<10} | {r['requests']:>8.0f} | {r['p50']:>7.0f} | {r['p95']:>7.0f} | {r['max']:>7.0f} | {r['wall']:>6.1f} | {r['notes/s']:>7,.0f} | {r['errors']:>6.0f} | {r['lost']:>4.0f} |")
+    settings = [(backend, w) for backend in args.backends.split(",") for w in ([1] if backend == "sqlite" else [int(x) for x in args.workers.split(",")])]
+    results: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for _ in range(args.repeat):
+        for backend, workers in settings:  # interleaved, so a noisy minute on the shared machine hits every setting alike
+            with tempfile.TemporaryDirectory(prefix="fieldpeer-load-") as tmp:
+                root = Path(tmp)
+                if backend == "sqlite":
+                    found = run(f"sqlite:///{root / 'agency.db'}", root, args.devices, args.notes)
+                else:
+                    (root / "pg").mkdir()
+                    postgres = PostgresServer(root / "pg")
+                    try:
+                        url = postgres.start()
+                        found = run(url, root, args.devices, args.notes, workers)
+                    finally:
+                        postgres.stop()
+            print(backend, workers, {k: round(v, 1) for k, v in found.items()}, flush=True)
+            for key, value in found.items():
+                results.setdefault((backend, workers), {}).setdefault(key, []).append(value)
+    print(f"\nFieldPeer agency under end-of-shift load: {args.devices} devices x {args.notes} notes, all syncing at once; median of {args.repeat} run(s)\n")
+    print(f"| {'backend':<10} | {'workers':>7} | {'requests':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'push p95':>8} | {'max ms':>7} | {'wall s':>6} | {'notes/s':>7} | {'server CPU µs/note':>18} | {'errors':>6} | {'lost':>4} |")
+    print(f"|{'-' * 12}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 8}|{'-' * 9}|{'-' * 20}|{'-' * 8}|{'-' * 6}|")
+    for (backend, workers), runs in results.items():
+        r = {k: statistics.median(v) for k, v in runs.items()}
+        errors, lost = sum(runs["errors"]), sum(runs["lost"])  # totals over runs, never a median
+        print(
+            f"| {backend:<10} | {workers:>7} | {r['requests']:>8.0f} | {r['p50']:>7.0f} | {r['p95']:>7.0f} | {r['push p95']:>8.0f} | {r['max']:>7.0f} | {r['wall']:>6.1f} "
+            f"| {r['notes/s']:>7,.0f} | {r['server cpu µs/note']:>18.0f} | {errors:>6.0f} | {lost:>4.0f} |"
+        )
 
 
 if __name__ == "__main__":

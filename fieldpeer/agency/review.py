@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from fieldpeer.agency import service, stored, units
+from fieldpeer.agency import bulk, service, stored, units
 from fieldpeer.agency.service import ParsedBatch, Refused, log_access, publish_to_peer, token_hash
 from fieldpeer.agency.tables import AddendumIndex, AlertAcknowledgement, AlertClosure, Device, NoteReview, NoteUnits, Peer, ReceivedRecord, Supervisor
 from fieldpeer.domain import AlertState, ContactMode, ReviewState, SafetyAnswer, Zone, review_after_addendum
@@ -94,7 +94,7 @@ def on_stored(session: Session, peer_id: str, records: Iterable[Record]) -> None
             for n in signed.values() if n.id not in known
         ]
         if fresh:
-            session.connection().execute(insert(NoteReview), fresh)
+            bulk.insert_rows(session, NoteReview, fresh)  # the driver's executemany (sync hot path)
         units.confirm(session, peer_id, [n for n in signed.values() if n.id not in known])
     addenda = [r for r in records if isinstance(r, Addendum)]
     if addenda:

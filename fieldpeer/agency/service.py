@@ -7,22 +7,23 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import and_, case, insert, or_, tuple_, update
+from sqlalchemy import and_, bindparam, case, or_, update
 from sqlmodel import Session, col, select
 
 from fieldpeer import records
-from fieldpeer.agency import invariants
+from fieldpeer.agency import bulk, invariants
 from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, Peer, Person, ReceivedRecord
 from fieldpeer.domain import PeerRole
 from fieldpeer.records import AnyRecord, Id, PeerProfile, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, unb64
-from fieldpeer.sync.wire import EnrolRequest, EnrolResponse, EntryResult, EntryStatus, PullBatch, PushBatch, PushReceipt, Refusal
+from fieldpeer.sync.wire import EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushBatch, PushReceipt, Refusal
 
 RECORD = TypeAdapter(AnyRecord)
 PUSHABLE = invariants.PUSHABLE  # pulled-only records (peer, note_feedback, alert_status, units_confirmed) never are
@@ -180,6 +181,7 @@ class _Candidate:
     entry_id: str
     record: Any
     payload: str
+    person_ids: list[str]  # every person the record is about (_person_ids), worked out once
 
 
 def _invalid_reason(exc: ValidationError) -> str:
@@ -277,11 +279,15 @@ def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str],
     signed = and_(col(ReceivedRecord.record_type) == "contact_note", col(ReceivedRecord.payload).contains('"status":"signed"'))
     rows = session.exec(
         select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id, case((signed, 1), else_=0))  # type: ignore[call-overload]
-        .where(tuple_(ReceivedRecord.record_type, ReceivedRecord.record_id).in_(list(keys)))
+        # Two plain INs on the unique index's leading columns (a row-value IN made SQLite scan the
+        # whole table); the few extra (type, id) pairs this matches are dropped below.
+        .where(col(ReceivedRecord.record_type).in_({t for t, _ in keys}), col(ReceivedRecord.record_id).in_({i for _, i in keys}))
         .order_by(col(ReceivedRecord.seq))
     ).all()
     held: dict[tuple[str, str], invariants.Held] = {}
     for record_type, record_id, version, peer_id, device_id, person_id, is_signed in rows:
+        if (record_type, record_id) not in keys:
+            continue
         entry = held.setdefault((record_type, record_id), invariants.Held(peer_id, device_id, person_id))  # the first writer owns it
         entry.versions.add(version)
         entry.signed = entry.signed or bool(is_signed)
@@ -293,10 +299,11 @@ def _stored_payloads(session: Session, keys: list[tuple[str, str, int]]) -> dict
         return {}
     rows = session.exec(
         select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.payload).where(
-            tuple_(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version).in_(keys)
+            col(ReceivedRecord.record_type).in_({t for t, _, _ in keys}), col(ReceivedRecord.record_id).in_({i for _, i, _ in keys})
         )
     ).all()
-    return {(t, i, v): p for t, i, v, p in rows}
+    wanted = set(keys)
+    return {(t, i, v): p for t, i, v, p in rows if (t, i, v) in wanted}
 
 
 def _alerts_naming(session: Session, checkin_ids: set[str]) -> dict[str, list[invariants.Held]]:
@@ -339,27 +346,27 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
     """Store each record of a batch exactly once, in one transaction, and say what became of each.
     Every rule of fieldpeer/agency/invariants.py is checked first; a refused record is rejected
     alone (the phone quarantines it) and nothing the agency holds changes."""
-    results: dict[str, EntryResult] = {}
+    results: dict[str, tuple[EntryStatus, str]] = {}  # entry id -> (status, reason): one receipt validation at the end
     entry_ids = [entry_id for entry_id, _ in batch.entries]
     known = set(session.exec(select(ReceivedRecord.entry_id).where(ReceivedRecord.entry_id.in_(entry_ids))).all())  # type: ignore[attr-defined]
 
     candidates: list[_Candidate] = []
     for entry_id, record in batch.entries:
         if entry_id in known or entry_id in results:
-            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.DUPLICATE)
+            results[entry_id] = (EntryStatus.DUPLICATE, "")
             continue
         if isinstance(record, str):
-            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=record)
+            results[entry_id] = (EntryStatus.REJECTED, record)
             continue
         if record.record_type not in PUSHABLE:
-            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=f"not_pushable:{record.record_type}")
+            results[entry_id] = (EntryStatus.REJECTED, f"not_pushable:{record.record_type}")
             continue
-        results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.STORED)
-        candidates.append(_Candidate(entry_id, record, record.model_dump_json()))
+        results[entry_id] = (EntryStatus.STORED, "")
+        candidates.append(_Candidate(entry_id, record, record.model_dump_json(), _person_ids(record)))
 
     # What the agency already holds about these records and everything they refer to: a fixed
     # number of queries per batch (this is the sync hot path).
-    person_ids = {p for c in candidates for p in _person_ids(c.record)}
+    person_ids = {p for c in candidates for p in c.person_ids}
     person_rows = session.exec(select(Person.id, Person.peer_id, Person.version, Person.payload).where(col(Person.id).in_(person_ids))).all() if person_ids else []
     persons = {pid: (peer, version, payload) for pid, peer, version, payload in person_rows}  # id -> (assigned peer, version, payload)
     keys = {(c.record.record_type, c.record.id) for c in candidates}
@@ -384,17 +391,19 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
 
     rows: list[dict[str, Any]] = []
     new_persons: list[dict[str, Any]] = []
+    person_updates: list[dict[str, Any]] = []  # in arrival order, after new_persons: a walk-in may be edited in its own batch
     now = utc_now()
-    mine = (device.peer_id, device.id)
+    peer_id, device_id = device.peer_id, device.id  # plain locals: ORM attribute reads cost in this loop
+    mine = (peer_id, device_id)
     for candidate in candidates:
         record, entry_id = candidate.record, candidate.entry_id
         record_type, version = record.record_type, int(getattr(record, "version", 1))
-        person_id: str | None = next(iter(_person_ids(record)), None)
+        person_id: str | None = candidate.person_ids[0] if candidate.person_ids else None
 
         def reject(reason: str, entry_id: str = entry_id) -> None:
-            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.REJECTED, reason=reason)
+            results[entry_id] = (EntryStatus.REJECTED, reason)
 
-        foreign = [p for p in _person_ids(record) if persons.get(p, (device.peer_id,))[0] != device.peer_id]
+        foreign = [p for p in candidate.person_ids if persons.get(p, mine)[0] != peer_id]
         if foreign:
             reject("not_your_caseload:" + foreign[0])
             continue
@@ -407,7 +416,7 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
             if record_type == "person" and record.id in persons:
                 payload = invariants.merge_person(records.Person.model_validate_json(persons[record.id][2]), record)[0].model_dump_json()
             if stored_payloads.get((record_type, record.id, version)) in (payload, None):
-                results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.DUPLICATE)
+                results[entry_id] = (EntryStatus.DUPLICATE, "")
             else:
                 reject(f"version_conflict:{version}")
             continue
@@ -416,15 +425,15 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
             continue
         kept: list[str] = []
         if record_type == "contact_note":
-            if record.peer_id not in ("", device.peer_id):
+            if record.peer_id not in ("", peer_id):
                 reject("peer_mismatch")
                 continue
-            if stray := invariants.foreign_goals(record, own_goals.get(record.person_id or "", set()), goal_persons):
+            if record.goal_ids and (stray := invariants.foreign_goals(record, own_goals.get(record.person_id or "", set()), goal_persons)):
                 reject("foreign_reference:goal:" + stray[0])
                 continue
         elif record_type == "addendum":
             note = held.get(("contact_note", record.note_id))
-            if refusal := invariants.addendum_refusal(note, device.peer_id):
+            if refusal := invariants.addendum_refusal(note, peer_id):
                 reject(refusal)
                 continue
             person_id = note.person_id if note else None
@@ -433,15 +442,15 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
                 reject(refusal)
                 continue
         elif record_type == "safety_alert":
-            if refusal := invariants.reference_refusal("checkin", held.get(("checkin", record.checkin_id)), device.peer_id, record.person_id):
+            if refusal := invariants.reference_refusal("checkin", held.get(("checkin", record.checkin_id)), peer_id, record.person_id):
                 reject(refusal)
                 continue
         elif record_type == "checkin":
             alerts = naming.get(record.id, [])
-            if refusal := next(filter(None, (invariants.reference_refusal("safety_alert", a, device.peer_id, record.person_id) for a in alerts)), None):
+            if refusal := next(filter(None, (invariants.reference_refusal("safety_alert", a, peer_id, record.person_id) for a in alerts)), None):
                 reject(refusal)
                 continue
-            if record.wrap_plan_id and (refusal := invariants.reference_refusal("wrap_plan", held.get(("wrap_plan", record.wrap_plan_id)), device.peer_id, record.person_id)):
+            if record.wrap_plan_id and (refusal := invariants.reference_refusal("wrap_plan", held.get(("wrap_plan", record.wrap_plan_id)), peer_id, record.person_id)):
                 reject(refusal)
                 continue
         elif record_type == "person":
@@ -450,41 +459,45 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
                 reject(f"stale_version:{version}<={current[1]}")
                 continue
             if current is None:  # a walk-in the phone added: its first values are a proposal the agency reviews
-                new_persons.append(dict(id=record.id, peer_id=device.peer_id, version=version, payload=candidate.payload, updated_at=now))
+                new_persons.append(dict(id=record.id, peer_id=peer_id, version=version, payload=candidate.payload, updated_at=now))
             else:
                 merged, kept = invariants.merge_person(records.Person.model_validate_json(current[2]), record)
                 candidate.payload = merged.model_dump_json()
                 person_version = version
                 if kept:  # the phone shows the agency's values again after its next pull
                     person_version = version + 1
-                    publish_to_peer(session, device.peer_id, merged.model_copy(update={"version": person_version}))
-                session.execute(update(Person).where(Person.id == record.id).values(version=person_version, payload=candidate.payload, updated_at=now))  # type: ignore[arg-type]
-            persons[record.id] = (device.peer_id, version + (1 if kept else 0), candidate.payload)
+                    publish_to_peer(session, peer_id, merged.model_copy(update={"version": person_version}))
+                person_updates.append({"pid": record.id, "v": person_version, "p": candidate.payload, "at": now})
+            persons[record.id] = (peer_id, version + (1 if kept else 0), candidate.payload)
             own_goals[record.id] = {g.id for g in record.goals}
 
         # Accepted: later entries of this batch see it as held.
-        entry = held.setdefault((record_type, record.id), invariants.Held(device.peer_id, device.id, person_id))
+        entry = held.setdefault((record_type, record.id), invariants.Held(peer_id, device_id, person_id))
         entry.versions.add(version)
         entry.signed = entry.signed or (record_type == "contact_note" and record.status.value == "signed")
         if record_type == "safety_alert":
-            naming.setdefault(record.checkin_id, []).append(invariants.Held(device.peer_id, device.id, record.person_id))
+            naming.setdefault(record.checkin_id, []).append(invariants.Held(peer_id, device_id, record.person_id))
         if kept:
-            results[entry_id] = EntryResult(entry_id=entry_id, status=EntryStatus.STORED, reason="agency_fields_kept:" + ",".join(kept))
+            results[entry_id] = (EntryStatus.STORED, "agency_fields_kept:" + ",".join(kept))
         rows.append(
             dict(
                 entry_id=entry_id, record_type=record_type, record_id=record.id, version=version,
-                person_id=person_id, peer_id=device.peer_id, device_id=device.id,
+                person_id=person_id, peer_id=peer_id, device_id=device_id,
                 batch_id=batch.batch_id, received_at=now, payload=candidate.payload,
             )
         )
-    # Core inserts (executemany): the ORM's bulk path costs more than the database here.
-    if new_persons:
-        session.connection().execute(insert(Person.__table__), new_persons)  # type: ignore[arg-type]
-    if rows:
-        session.connection().execute(insert(ReceivedRecord.__table__), rows)  # type: ignore[arg-type]
-    counts = {s: sum(1 for r in results.values() if r.status is s) for s in EntryStatus}
-    log_access(session, "push", "ok", device=device, object_id=batch.batch_id, detail=" ".join(f"{s.value}={n}" for s, n in counts.items()))
-    return PushReceipt(batch_id=batch.batch_id, results=[results[e] for e in entry_ids if e in results])
+    # The driver's executemany: SQLAlchemy's per-row parameter handling cost more than the database here.
+    bulk.insert_rows(session, Person, new_persons)
+    if person_updates:
+        session.connection().execute(
+            update(Person).where(col(Person.id) == bindparam("pid")).values(version=bindparam("v"), payload=bindparam("p"), updated_at=bindparam("at")), person_updates
+        )
+    bulk.insert_rows(session, ReceivedRecord, rows)
+    counts = Counter(status for status, _ in results.values())
+    log_access(session, "push", "ok", device=device, object_id=batch.batch_id, detail=" ".join(f"{s.value}={counts[s]}" for s in EntryStatus))
+    return PushReceipt.model_validate(
+        {"batch_id": batch.batch_id, "results": [{"entry_id": e, "status": results[e][0], "reason": results[e][1]} for e in entry_ids if e in results]}
+    )
 
 
 # --- Pull ------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from fieldpeer import domain
+from fieldpeer.agency import bulk
 from fieldpeer.agency.tables import FeedEntry, NoteUnits
 from fieldpeer.config import service_catalog
 from fieldpeer.domain import UnitRule
@@ -59,17 +60,20 @@ def day_key(peer_id: str, note: ContactNote) -> DayKey:
 def confirm(session: Session, peer_id: str, notes: Sequence[ContactNote]) -> None:
     """Work out the units of newly signed notes and of every note sharing their person and day,
     store them and send each new or changed figure to the peer's phones. A fixed number of
-    queries per push batch (it runs on the sync hot path)."""
+    queries per push batch (it runs on the sync hot path: plain rows, no ORM objects)."""
     if not notes:
         return
     keys = {day_key(peer_id, n) for n in notes}
     # By peer and day (a batch spans few days), then by person here: far fewer parameters than (peer, person, day) tuples.
-    same_days = session.exec(select(NoteUnits).where(NoteUnits.peer_id == peer_id, col(NoteUnits.day).in_({day for _, _, day in keys}))).all()
-    rows = [row for row in same_days if (row.peer_id, row.person_id, row.day) in keys]
+    same_days = session.exec(
+        select(NoteUnits.note_id, NoteUnits.person_id, NoteUnits.day, NoteUnits.starts_at, NoteUnits.minutes, NoteUnits.service_code, NoteUnits.units, NoteUnits.version)
+        .where(NoteUnits.peer_id == peer_id, col(NoteUnits.day).in_({day for _, _, day in keys}))
+    ).all()
+    rows = [row for row in same_days if (peer_id, row.person_id, row.day) in keys]
     known = {row.note_id for row in rows}
     by_day: dict[DayKey, list[Billed]] = defaultdict(list)
     for row in rows:
-        by_day[(row.peer_id, row.person_id, row.day)].append(Billed(row.note_id, row.starts_at, row.minutes, row.service_code))
+        by_day[(peer_id, row.person_id, row.day)].append(Billed(row.note_id, row.starts_at, row.minutes, row.service_code))
     fresh = {n.id: n for n in notes if n.id not in known}
     for note in fresh.values():
         by_day[day_key(peer_id, note)].append(Billed(note.id, note.starts_at, note.minutes, note.service_code))
@@ -77,24 +81,23 @@ def confirm(session: Session, peer_id: str, notes: Sequence[ContactNote]) -> Non
     rules = configured_rules()
     figures = {note_id: units for day in by_day.values() for note_id, units in units_for_day(day, rules).items()}
     now = utc_now()
-    confirmed: list[UnitsConfirmed] = []
-    for row in rows:
-        if row.units != figures[row.note_id]:  # an earlier contact arrived and used the cap first
-            row.units, row.version = figures[row.note_id], row.version + 1
-            session.add(row)
-            confirmed.append(UnitsConfirmed(id=row.note_id, units=row.units, version=row.version))
+    changed = [(row.note_id, figures[row.note_id], row.version + 1) for row in rows if row.units != figures[row.note_id]]  # an earlier contact used the cap first
+    if changed:
+        session.connection().execute(
+            update(NoteUnits).where(col(NoteUnits.note_id) == bindparam("nid")).values(units=bindparam("u"), version=bindparam("v")),
+            [{"nid": note_id, "u": units, "v": version} for note_id, units, version in changed],
+        )
     new_rows = [
         {"note_id": n.id, "peer_id": peer_id, "person_id": n.person_id or "", "day": n.starts_at.date().isoformat(), "starts_at": n.starts_at,
          "minutes": n.minutes, "service_code": n.service_code, "units": figures[n.id], "version": 1}
         for n in fresh.values()
     ]
-    confirmed += [UnitsConfirmed(id=r["note_id"], units=r["units"], version=1) for r in new_rows]
-    if new_rows:
-        session.connection().execute(insert(NoteUnits), new_rows)
-    if confirmed:
-        session.connection().execute(insert(FeedEntry), [
-            {"peer_id": peer_id, "record_type": "units_confirmed", "record_id": c.id, "payload": c.model_dump_json(), "created_at": now} for c in confirmed
-        ])
+    bulk.insert_rows(session, NoteUnits, new_rows)
+    confirmed = [*changed, *((r["note_id"], r["units"], 1) for r in new_rows)]
+    bulk.insert_rows(session, FeedEntry, [
+        {"peer_id": peer_id, "record_type": "units_confirmed", "record_id": note_id, "payload": UnitsConfirmed(id=note_id, units=units, version=version).model_dump_json(), "created_at": now}
+        for note_id, units, version in confirmed
+    ])
 
 
 def units_of(session: Session, note_ids: Iterable[str]) -> dict[str, int]:

@@ -1,0 +1,133 @@
+"""A push costs the agency the same number of SQL statements for 10 records as for 200, whatever
+mix of records it brings (issue #18: every invariant is checked by set, never by a query per
+record), on SQLite and PostgreSQL; and what the driver-level inserts store reads back exactly as
+the ORM would have written it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlmodel import Session, col, select
+
+from fieldpeer.agency import review, service, stored
+from fieldpeer.agency.database import migrate_agency, open_agency_engine
+from fieldpeer.agency.tables import Device, FeedEntry, NoteReview, NoteUnits, ReceivedRecord
+from fieldpeer.domain import ConsentKind, NoteStatus, OutreachOutcome, PeerRole, SafetyAnswer
+from fieldpeer.records import Addendum, Checkin, Consent, ContactNote, Deletion, Goal, OutreachAttempt, Person, Record, SafetyAlert, WrapPlan, new_id
+from fieldpeer.sync.wire import EntryStatus, PushReceipt
+from tests.conftest import complete_note
+
+
+@dataclass
+class Agency:
+    engine: Engine
+    device: Device
+    persons: list[Person]
+
+    def push(self, records: list[Record]) -> tuple[int, PushReceipt]:
+        """Push one batch as the route does; returns the statements it sent and the receipt."""
+        statements = 0
+
+        def counted(*_: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        batch = service.ParsedBatch(f"batch-{records[0].id}", [(new_id(), r) for r in records])
+        with Session(self.engine, expire_on_commit=False) as db:
+            event.listen(self.engine, "before_cursor_execute", counted)
+            try:
+                receipt = review.ingest(db, self.device, batch)
+                db.commit()
+            finally:
+                event.remove(self.engine, "before_cursor_execute", counted)
+        return statements, receipt
+
+
+@pytest.fixture
+def agency(agency_db_url: str) -> Iterator[Agency]:
+    engine = open_agency_engine(agency_db_url)
+    migrate_agency(engine)
+    with Session(engine, expire_on_commit=False) as db:
+        peer = service.add_peer(db, "Pat", PeerRole.PEER_SUPPORT_SPECIALIST, "CPSS")
+        db.flush()
+        persons = [Person(preferred_name=name, admitted_on=date(2026, 10, 1), goals=[Goal(text="Keep a job")]) for name in ("Quinn", "Rowan", "Sky")]
+        for person in persons:
+            service.add_person(db, peer.id, person)
+        device = Device(id="device-1", peer_id=peer.id, token_hash="not-a-real-token", box_key="-", sign_key="-")
+        db.add(device)
+        db.commit()
+    yield Agency(engine, device, persons)
+    engine.dispose()
+
+
+def variety(agency: Agency, count: int, earlier: list[ContactNote], first_day: int) -> list[Record]:
+    """`count` records (the first 10 hold every kind) of every pushable kind, referring to each other and to what the agency
+    already holds: signed notes with goals, drafts and their deletion, addenda to stored notes,
+    check-ins with their alerts, outreach attempts, WRAP plans, consents, person edits."""
+    made: list[Record] = []
+    n = 0
+    while len(made) < count:
+        person = agency.persons[n % 3]
+        start = datetime(2026, 11, 1, 8) + timedelta(days=first_day + n % 20, minutes=37 * n)
+        kind = n % 9
+        if kind == 0:
+            made.append(complete_note(person.id, start=start, peer_id="", status=NoteStatus.SIGNED, goal_ids=[person.goals[0].id, "g1"]))  # g1: known for no one
+        elif kind == 1:
+            draft = complete_note(person.id, start=start, peer_id="")
+            made += [draft, Deletion(deleted_type="contact_note", deleted_id=draft.id)]
+        elif kind == 2:
+            made.append(Addendum(note_id=earlier[n % len(earlier)].id, text=f"Addendum {n}"))
+        elif kind == 3:
+            checkin = Checkin(person_id=person.id, feeling_today=f"Words {n}", safety=SafetyAnswer.YES)
+            made += [SafetyAlert(checkin_id=checkin.id, person_id=person.id), checkin]  # the alert first, as phones send it
+        elif kind == 4:
+            made.append(OutreachAttempt(person_id=person.id, outcome=OutreachOutcome.NO_ANSWER, attempted_at=start))
+        elif kind == 5:
+            made.append(WrapPlan(person_id=person.id))
+        elif kind == 6:
+            made.append(Consent(person_id=person.id, kind=ConsentKind.SERVICES, signed_on=date(2026, 11, 1)))
+        elif kind == 7:
+            edited = person.model_copy(update={"version": person.version + 1, "strengths": [f"Strength {n}"]})
+            agency.persons[n % 3] = edited
+            made.append(edited)
+        else:
+            made.append(complete_note(person.id, start=start, peer_id="", status=NoteStatus.SIGNED, goal_ids=[]))
+        n += 1
+    return made[:count]
+
+
+def test_a_push_costs_the_same_statements_for_10_records_as_for_200(agency: Agency) -> None:
+    earlier = [complete_note(p.id, start=datetime(2026, 10, 20 + i, 9), peer_id="", status=NoteStatus.SIGNED) for i, p in enumerate(agency.persons)]
+    agency.push(list(earlier))
+
+    small_statements, small = agency.push(variety(agency, 10, earlier, first_day=0))
+    large_statements, large = agency.push(variety(agency, 200, earlier, first_day=0))
+
+    assert {r.status for r in small.results} == {EntryStatus.STORED}, small
+    assert {r.status for r in large.results} == {EntryStatus.STORED}, [r for r in large.results if r.status is not EntryStatus.STORED][:3]
+    assert small_statements == large_statements, (small_statements, large_statements)
+
+
+def test_rows_written_by_the_driver_read_back_like_the_orm_wrote_them(agency: Agency) -> None:
+    before = datetime.now(timezone.utc)
+    note = complete_note(agency.persons[0].id, start=datetime(2026, 11, 3, 9, 30), minutes=40, peer_id="", status=NoteStatus.SIGNED)
+    _, receipt = agency.push([note])
+    assert receipt.results[0].status is EntryStatus.STORED
+
+    with Session(agency.engine) as db:
+        row = db.exec(select(ReceivedRecord).where(ReceivedRecord.record_id == note.id)).one()
+        assert stored.read(ContactNote, row.payload) == note
+        received_at = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=timezone.utc)
+        assert before - timedelta(seconds=1) <= received_at <= datetime.now(timezone.utc)
+        units = db.get(NoteUnits, note.id)
+        assert units is not None and units.starts_at == datetime(2026, 11, 3, 9, 30) and units.minutes == 40 and units.units == 3
+        assert db.get(NoteReview, note.id) is not None
+        feed = db.exec(select(FeedEntry.payload).where(FeedEntry.record_type == "units_confirmed", col(FeedEntry.record_id) == note.id)).one()
+        assert '"units":3' in feed
+    # The supervisor's view of the same note, through the models.
+    with Session(agency.engine) as db:
+        assert stored.latest(db, ContactNote, [note.id])[note.id] == note
