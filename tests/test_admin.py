@@ -5,6 +5,8 @@ the /admin pages' sign-in and what they never show, and team scoping of supervis
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -249,3 +251,13 @@ def test_a_supervisor_who_leads_a_team_sees_only_its_peers(agency: AgencyProcess
         assert len(review.queue(db, lead).notes) == 1 and [p.name for p in review.visible_peers(db, lead)] == ["Pat"]
         assert kim.id not in (review.visible_peer_ids(db, lead) or set())
         assert db.exec(select(Device)).all()[0].peer_id == phone.peer_id
+
+
+def test_the_add_admin_command_prints_a_token_that_signs_in(agency: AgencyProcess) -> None:
+    made = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "agency", "--db", agency.db_url, "add-admin", "--name", "Morgan Lee"], capture_output=True, text=True, check=True)
+    account_id, token = made.stdout.split()
+    with httpx.Client(base_url=agency.url) as client:
+        assert client.post("/admin/login", data={"token": token}).headers["location"] == "/admin/peers"
+        assert "Sign out Morgan Lee" in client.get("/admin/peers").text
+    with Admin(agency.db_url).session() as db:
+        assert db.get(Administrator, account_id) is not None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from fieldpeer.agency import review, service
+from fieldpeer.agency import admin, review, service
 from fieldpeer.agency.database import current_revision, migrate_agency, open_agency_engine
 from fieldpeer.agency.serving import ServeRefused, serve
 from fieldpeer.agency.settings import AgencySettings
@@ -81,6 +81,10 @@ def main(argv: list[str]) -> int:
     supervisor.add_argument("--name", required=True)
     supervisor.add_argument("--credentials", default="", help="e.g. LCSW: printed beside co-signatures")
 
+    administrator = commands.add_parser("add-admin", help="an administrator account (the /admin pages); prints its id and its token (shown once)")
+    administrator.add_argument("--name", required=True)
+    administrator.add_argument("--credentials", default="")
+
     revoke_supervisor = commands.add_parser("revoke-supervisor", help="close a supervisor account")
     revoke_supervisor.add_argument("supervisor")
 
@@ -121,6 +125,9 @@ def main(argv: list[str]) -> int:
                 print(service.create_enrol_code(db, args.peer, timedelta(hours=args.hours)))
             elif args.command == "add-supervisor":
                 account, token = review.add_supervisor(db, args.name, args.credentials)
+                print(f"{account.id} {token}")
+            elif args.command == "add-admin":
+                account, token = admin.add_administrator(db, args.name, args.credentials)
                 print(f"{account.id} {token}")
             elif args.command == "revoke-supervisor":
                 print(f"Closed supervisor account {review.revoke_supervisor(db, args.supervisor).id}.")
