@@ -92,7 +92,7 @@ def test_a_peers_shift_from_enrolment_to_the_agency(shift: Shift) -> None:
     peer = shift.admin("add-peer", "--name", "Jo Tester", "--role", "recovery_coach", "--credentials", "CPRC")
     avery = shift.admin("add-person", "--peer", peer, "--name", "Avery Example")
     blake = shift.admin("add-person", "--peer", peer, "--name", "Blake Example")
-    code = shift.admin("enroll-code", peer)
+    code = shift.admin("enrol-code", peer)
     token = shift.admin("add-supervisor", "--name", "Dana Reyes", "--credentials", "LCSW").split()[1]
     problems: dict[str, list[str]] = {}
     taps: dict[str, int] = {}
