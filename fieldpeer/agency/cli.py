@@ -127,8 +127,8 @@ def main(argv: list[str]) -> int:
                 account, token = review.add_supervisor(db, args.name, args.credentials)
                 print(f"{account.id} {token}")
             elif args.command == "add-admin":
-                administrator, token = admin.add_administrator(db, args.name, args.credentials)
-                print(f"{administrator.id} {token}")
+                new_admin, token = admin.add_administrator(db, args.name, args.credentials)
+                print(f"{new_admin.id} {token}")
             elif args.command == "revoke-supervisor":
                 print(f"Closed supervisor account {review.revoke_supervisor(db, args.supervisor).id}.")
             elif args.command == "revoke-device":
