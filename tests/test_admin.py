@@ -18,7 +18,7 @@ from sqlmodel import select
 from fieldpeer.agency import admin, matching, review, service
 from fieldpeer.agency.admin_pages import COOKIE
 from fieldpeer.agency.matching import Candidate, Wish, rank_peers
-from fieldpeer.agency.tables import Administrator, Device, FeedEntry, PeerStanding
+from fieldpeer.agency.tables import Administrator, FeedEntry, PeerStanding
 from fieldpeer.domain import PeerRole, ServiceCriterion
 from fieldpeer.records import Narrative
 from fieldpeer.store import notes, people
@@ -250,7 +250,20 @@ def test_a_supervisor_who_leads_a_team_sees_only_its_peers(agency: AgencyProcess
         db.commit()
         assert len(review.queue(db, lead).notes) == 1 and [p.name for p in review.visible_peers(db, lead)] == ["Pat"]
         assert kim.id not in (review.visible_peer_ids(db, lead) or set())
-        assert db.exec(select(Device)).all()[0].peer_id == phone.peer_id
+        (note,) = review.queue(db, everyone).notes
+        admin.edit_peer(db, who, phone.peer_id, name="Pat", credentials="CPSS", role=PSS, team_id=south.id, experience=[])
+        db.commit()
+        with pytest.raises(service.Refused, match="among your teams' peers"):
+            review.cosign(db, lead, note.note_id)  # by id, from outside the team: refused as well
+        assert review.cosign(db, everyone, note.note_id).state == "cosigned"
+
+
+def test_no_agency_table_has_a_diagnosis_field() -> None:
+    from fieldpeer.agency import tables
+
+    fields = [f for obj in vars(tables).values() for f in (getattr(obj, "model_fields", {}) or {})]
+    assert "experience" in fields and "wished_experience" in fields
+    assert not [f for f in fields if "diagnos" in f.lower() or "icd" in f.lower()]
 
 
 def test_the_add_admin_command_prints_a_token_that_signs_in(agency: AgencyProcess) -> None:

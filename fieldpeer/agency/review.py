@@ -239,6 +239,7 @@ def acknowledge_alert(session: Session, supervisor: Supervisor, alert_id: str) -
     """The supervisor is following up. The peer's phones hear who and when at their next sync.
     Acknowledging again (or after closing) changes nothing and answers where the alert stands."""
     alert, peer_id = _alert(session, alert_id)
+    in_view(session, supervisor, peer_id)
     closed, acknowledged = session.get(AlertClosure, alert_id), session.get(AlertAcknowledgement, alert_id)
     log_access(session, "acknowledge_alert", "ok", object_id=alert_id, detail=f"supervisor:{supervisor.id}")
     if closed:
@@ -257,6 +258,7 @@ def close_alert(session: Session, supervisor: Supervisor, alert_id: str) -> Aler
     same step (same supervisor, same moment): whoever closes it has followed up, and a second
     button press proves nothing. Closing again changes nothing."""
     alert, peer_id = _alert(session, alert_id)
+    in_view(session, supervisor, peer_id)
     closed = session.get(AlertClosure, alert_id)
     log_access(session, "close_alert", "ok", object_id=alert_id, detail=f"supervisor:{supervisor.id}")
     if closed:
@@ -331,6 +333,7 @@ def _review(session: Session, note_id: str) -> NoteReview:
 
 def _decide(session: Session, supervisor: Supervisor, note_id: str, state: ReviewState, comment: str) -> NoteReview:
     review = _review(session, note_id)
+    in_view(session, supervisor, review.peer_id)
     if review.state != ReviewState.AWAITING.value:
         raise Refused(Refusal.WRONG_STATE, f"This note is {ReviewState(review.state).label.lower()}; only a note awaiting review can be decided.", 409)
     review.state, review.comment, review.reviewer_id, review.reviewed_at = state.value, comment, supervisor.id, utc_now()
@@ -401,3 +404,11 @@ def visible_peers(session: Session, supervisor: Supervisor) -> list[Peer]:
     if visible is not None:
         query = query.where(col(Peer.id).in_(visible))
     return list(session.exec(query).all())
+
+
+def in_view(session: Session, supervisor: Supervisor, peer_id: str) -> None:
+    """Refuse a decision about a peer outside the supervisor's teams (as if it did not exist)."""
+    visible = visible_peer_ids(session, supervisor)
+    if visible is not None and peer_id not in visible:
+        log_access(session, "out_of_team", "refused", object_id=peer_id, detail=f"supervisor:{supervisor.id}")
+        raise Refused(Refusal.NOT_FOUND, "There is nothing with that id among your teams' peers.", 404)
