@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
-from fieldpeer.agency import service
+from fieldpeer.agency import review, service
 from fieldpeer.agency.database import current_revision, head_revision, is_at_head, open_agency_engine, schema_differences, upgrade
 from fieldpeer.agency.migrations import alembic_config
 from fieldpeer.agency.tables import Peer, ReceivedRecord
@@ -109,6 +109,10 @@ def test_a_first_release_database_upgrades_with_every_record_readable_and_sync_w
             assert {r.record_type for r in readable} == {kind for kind, _, _ in before}
             note = next(r for r in readable if isinstance(r, ContactNote))
             assert note.id == made["note_id"] and note.narrative and note.narrative.plan == "Call landlord Friday."
+            supervisor, _ = review.add_supervisor(db, "Dana Reyes", "LCSW")
+            queued = review.queue(db, supervisor).notes  # signed before supervision existed: awaiting, with units and addendum
+            by_id = {n.note_id: (n.units, n.addenda) for n in queued}
+            assert len(by_id) == 2 and by_id[note.id] == (3, ["Follow-up: housing form sent."])  # and the 10-minute phone call
 
         store = Profile(Path(made["profile"]), cost=TEST_COST).unlock(PIN)  # the old phone, today's app
         try:
