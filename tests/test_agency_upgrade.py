@@ -12,13 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pydantic import TypeAdapter
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, Integer, String, inspect, text
 from sqlmodel import Session, select
 
 from fieldpeer.agency import review, service
-from fieldpeer.agency.database import current_revision, head_revision, is_at_head, open_agency_engine, schema_differences, upgrade
+from fieldpeer.agency.database import current_revision, head_revision, is_at_head, migration_lock, open_agency_engine, schema_differences, upgrade
 from fieldpeer.agency.migrations import alembic_config
 from fieldpeer.agency.tables import Peer, ReceivedRecord
 from fieldpeer.domain import PeerRole
@@ -147,3 +149,28 @@ def test_migrate_command_and_health_tell_the_schema(agency_db_url: str, tmp_path
         assert "sqlite" not in answer.text and "postgres" not in answer.text  # never the database's address
     finally:
         agency.stop()
+
+
+def test_a_batch_rebuild_of_a_referenced_table_keeps_rows_and_references(agency_db_url: str) -> None:
+    """What a later revision may do without hand-written SQL: add a NOT NULL column to
+    agency_peer and retype one, which on SQLite rebuilds the table other tables reference (done
+    with foreign keys off inside the lock, checked before commit). Rolled back afterwards."""
+    engine = open_agency_engine(agency_db_url)
+    upgrade(engine)
+    with Session(engine) as db:
+        peer_id = service.add_peer(db, "Sam Field", PeerRole.PEER_SUPPORT_SPECIALIST, "CPSS").id
+        db.flush()
+        code = service.create_enrol_code(db, peer_id)
+        db.commit()
+    with pytest.raises(LookupError, match="rolled back"), migration_lock(engine) as conn:
+        operations = Operations(MigrationContext.configure(conn))
+        with operations.batch_alter_table("agency_peer") as batch:  # as autogenerate writes it: SQLite rebuilds, PostgreSQL ALTERs
+            batch.add_column(Column("shift", Integer(), nullable=False, server_default="1"))
+            batch.alter_column("credentials", type_=String(40))
+        assert conn.execute(text("SELECT name, shift FROM agency_peer")).all() == [("Sam Field", 1)]
+        assert conn.execute(text("SELECT count(*) FROM agency_enrol_code WHERE peer_id = :p"), {"p": peer_id}).scalar_one() == 1
+        raise LookupError("rolled back")
+    with Session(engine) as db:  # untouched, and the device still enrols with its code
+        assert [p.name for p in db.exec(select(Peer)).all()] == ["Sam Field"]
+        assert service.create_enrol_code(db, peer_id) != code
+    assert schema_differences(engine) == []

@@ -55,7 +55,7 @@ def include_name(name: str | None, type_: str, _parents: Any) -> bool:
 
 
 @contextmanager
-def _migration_lock(engine: Engine) -> Iterator[Connection]:
+def migration_lock(engine: Engine) -> Iterator[Connection]:
     """One transaction holding the migration lock, so processes starting at once upgrade one after
     the other and the later ones find nothing left to do: PostgreSQL's advisory lock; on SQLite the
     write lock (BEGIN IMMEDIATE) on a connection of its own with foreign keys off, since batch mode
@@ -84,7 +84,7 @@ def upgrade(engine: Engine) -> str:
     from stored records (review.backfill), all in one transaction under the migration lock.
     A database made before migrations existed is recognised by the baseline revision. Returns the
     revision the database is at."""
-    with _migration_lock(engine) as conn:
+    with migration_lock(engine) as conn:
         command.upgrade(alembic_config(conn), "head")
         with Session(bind=conn) as db:  # tables added to an older database start empty: fill them (cheap when done)
             review.backfill(db)

@@ -1,4 +1,7 @@
-"""Agency server tables. Received records are append-only: who sent what, from which device, when."""
+"""Agency server tables. Received records are append-only: who sent what, from which device, when.
+
+Any change here needs its Alembic revision: `python -m fieldpeer.agency.migrations "what changed"`
+(tests/test_agency_upgrade.py fails until models and migrations agree)."""
 
 from __future__ import annotations
 
@@ -141,8 +144,8 @@ class AlertAcknowledgement(AgencyTable, table=True):
 
 
 class AlertClosure(AgencyTable, table=True):
-    """A safety alert the supervisor closed (always acknowledged too). A table of its own, not a
-    column: create_all adds new tables to an existing database, never new columns."""
+    """A safety alert the supervisor closed (always acknowledged too). A table of its own because
+    create_all could not add columns then; a schema change is now an Alembic revision (migrations/)."""
 
     __tablename__ = "agency_alert_close"
     alert_id: str = Field(primary_key=True)
