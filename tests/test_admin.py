@@ -127,6 +127,12 @@ def test_reassigning_moves_the_person_to_the_new_peers_phone(agency: AgencyProce
     assert moved.version == 2 and moved.preferred_name == "Quinn"
     assert kims_client.sync().pulled == 1
     assert [e.preferred_name for e in people.list_caseload(kims_store, date(2026, 11, 25)).entries] == ["Quinn"]
+    with phone.admin.session() as db:  # an edit reaches the assigned peer's phone as a newer version
+        admin.edit_person(db, who, quinn, preferred_name="Quinn R.", criterion=ServiceCriterion.G, phone="", wish=Wish(COACH, frozenset({"veteran"})))
+        db.commit()
+        assert admin.person(db, quinn).wish == Wish(COACH, frozenset({"veteran"}))
+    assert kims_client.sync().pulled == 1
+    assert people.get_person(kims_store, quinn).preferred_name == "Quinn R." and people.get_person(kims_store, quinn).version == 3
     # The old peer's feed says to drop Quinn (the field app does not act on it yet: see admin.reassign_person).
     with phone.admin.session() as db:
         told = db.exec(select(FeedEntry).where(FeedEntry.peer_id == phone.peer_id, FeedEntry.record_type == "deletion")).all()

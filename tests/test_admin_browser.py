@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 from fieldpeer.agency import admin, review, service
 from fieldpeer.domain import PeerRole
@@ -23,10 +23,12 @@ from fieldpeer.sync.client import SyncClient, enrol_device
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PIN, TEST_COST
 from tests.servers import AgencyProcess
-from tests.test_supervisor_browser import DESK, PHONE, usability_problems
+from tests.test_supervisor_browser import usability_problems
 from tests.test_sync_integration import Admin, no_sleep
 
 pytestmark = pytest.mark.slow
+DESK: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture
