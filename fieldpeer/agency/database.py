@@ -113,7 +113,7 @@ def current_revision(engine: Engine) -> str | None:
         cursor = raw.cursor()
         try:
             cursor.execute("SELECT version_num FROM alembic_version")
-        except Exception:  # no version table: a database from before migrations, or none at all
+        except engine.dialect.loaded_dbapi.Error:  # no version table: a database from before migrations, or none at all
             return None
         rows = cursor.fetchall()
         return str(rows[0][0]) if len(rows) == 1 else None
