@@ -57,13 +57,13 @@ class RecoveryStage(LabelledEnum):
 class ServiceCriterion(LabelledEnum):
     """Admission criteria A-G of the peer support service definition (seed 002)."""
 
-    A = ("A", "A: Needs help building skills to live in the community")
-    B = ("B", "B: Leaving a hospital or residential setting")
-    C = ("C", "C: Needs support to develop natural supports")
-    D = ("D", "D: Needs help to manage own recovery and advocacy")
-    E = ("E", "E: Seeking education, volunteering or employment")
-    F = ("F", "F: Needs pre-crisis support or a WRAP")
-    G = ("G", "G: Requests a peer with shared lived experience")
+    A = ("A", "A: Receiving or recently received crisis intervention services")
+    B = ("B", "B: Problems getting by at home, in the community, church, school, a job or volunteering")
+    C = ("C", "C: In recovery and needs mutual support from a peer to maintain it")
+    D = ("D", "D: Money management problems")
+    E = ("E", "E: Needs self-advocacy skills to depend less on the formal mental health system")
+    F = ("F", "F: Would benefit from peer modeling to take more responsibility for their own recovery")
+    G = ("G", "G: Needs peer supports to maintain self-sufficiency")
 
 
 class DischargeReason(LabelledEnum):

@@ -90,7 +90,7 @@ def test_an_administrator_runs_the_program_in_the_browser(agency: AgencyProcess,
             page.get_by_role("navigation").get_by_role("link", name="Persons served").click()
             page.get_by_role("link", name="Admit a person").click()
             page.get_by_label("Name the person goes by").fill("Quinn")
-            page.get_by_label("G: Requests a peer with shared lived experience").check()
+            page.get_by_label("G: Needs peer supports to maintain self-sufficiency").check()
             page.get_by_label("They would like a").select_option(label="Recovery Coach")
             page.get_by_label("Veteran").check()
             page.get_by_label("Recovery from alcohol use").check()
