@@ -30,7 +30,7 @@ from fieldpeer.agency.tables import Device
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, PeerRole
 from fieldpeer.records import ContactNote, Person, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, open_seal, seal, unb64
-from fieldpeer.sync.wire import push_context
+from fieldpeer.sync.wire import PushBatch, PushEntry, push_context
 
 
 def batches(peer_id: str, person_ids: list[str], notes: int, size: int) -> list[list[tuple[str, str]]]:
@@ -63,7 +63,8 @@ def fieldpeer_run(root: Path, notes: int, size: int, profile: bool = False) -> f
         db.commit()
     sealed = []
     for batch in batches(peer.id, persons, notes, size):
-        body = json.dumps({"batch_id": new_id(), "entries": [{"entry_id": e, "record": json.loads(r)} for e, r in batch]}).encode()
+        # Exactly as the phone builds it (sync/client.py: the wire model, compact JSON).
+        body = PushBatch.model_construct(batch_id=new_id(), entries=[PushEntry.model_construct(entry_id=e, record=json.loads(r)) for e, r in batch]).model_dump_json().encode()
         sealed.append(seal(body, recipient_box=agency.public.box, sender=device_keys, context=push_context(device.id)))
     if profile:  # --profile: where the server's time goes
         import cProfile

@@ -5,6 +5,7 @@ the ORM would have written it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -18,7 +19,7 @@ from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import Device, FeedEntry, NoteReview, NoteUnits, ReceivedRecord
 from fieldpeer.domain import ConsentKind, NoteStatus, OutreachOutcome, PeerRole, SafetyAnswer
 from fieldpeer.records import Addendum, Checkin, Consent, ContactNote, Deletion, Goal, OutreachAttempt, Person, Record, SafetyAlert, WrapPlan, new_id
-from fieldpeer.sync.wire import EntryStatus, PushReceipt
+from fieldpeer.sync.wire import EntryStatus, PushBatch, PushEntry, PushReceipt
 from tests.conftest import complete_note
 
 
@@ -131,3 +132,59 @@ def test_rows_written_by_the_driver_read_back_like_the_orm_wrote_them(agency: Ag
     # The supervisor's view of the same note, through the models.
     with Session(agency.engine) as db:
         assert stored.latest(db, ContactNote, [note.id])[note.id] == note
+
+
+# --- Each note's JSON kept as received (issue #18) ------------------------------------------
+
+
+def batch_text(*entries: tuple[str, str]) -> bytes:
+    """A batch laid out as the phone writes it, with each record's JSON given as is."""
+    return ('{"batch_id":"batch-1","entries":[' + ",".join(f'{{"entry_id":"{e}","record":{r}}}' for e, r in entries) + "]}").encode()
+
+
+def push_text(agency: Agency, plaintext: bytes) -> PushReceipt:
+    batch = service.parse_batch(plaintext)
+    with Session(agency.engine, expire_on_commit=False) as db:
+        receipt = review.ingest(db, agency.device, batch)
+        db.commit()
+    return receipt
+
+
+def stored_payload(agency: Agency, record_id: str, version: int) -> str:
+    with Session(agency.engine) as db:
+        return db.exec(select(ReceivedRecord.payload).where(ReceivedRecord.record_id == record_id, ReceivedRecord.version == version)).one()
+
+
+def test_a_note_is_kept_as_the_phone_sent_it_and_reads_back_through_the_models(agency: Agency) -> None:
+    note = complete_note(agency.persons[0].id, peer_id="", status=NoteStatus.SIGNED)
+    sent = PushBatch.model_construct(batch_id="b-1", entries=[PushEntry.model_construct(entry_id="e-1", record=json.loads(note.model_dump_json()))]).model_dump_json()
+    assert push_text(agency, sent.encode()).results[0].status is EntryStatus.STORED
+    assert stored_payload(agency, note.id, note.version) == json.dumps(json.loads(note.model_dump_json()), separators=(",", ":"), ensure_ascii=False)
+    with Session(agency.engine) as db:
+        assert stored.latest(db, ContactNote, [note.id])[note.id] == note
+
+
+def test_a_signed_note_spelled_with_spaces_stays_final(agency: Agency) -> None:
+    """A device that spells its JSON otherwise (kept as received) cannot slip a new version past
+    'a signed note is final': the agency knows a note is signed by its review row, not its text."""
+    note = complete_note(agency.persons[0].id, peer_id="", status=NoteStatus.SIGNED)
+    spaced = json.dumps(json.loads(note.model_dump_json()), indent=1)
+    assert push_text(agency, batch_text(("e-1", spaced))).results[0].status is EntryStatus.STORED
+    assert stored_payload(agency, note.id, note.version) == spaced  # kept, spaces and all: it reads back the same
+
+    rewritten = note.model_copy(update={"version": note.version + 1, "narrative": note.narrative.model_copy(update={"plan": "Changed after signing."})})
+    receipt = push_text(agency, batch_text(("e-2", json.dumps(json.loads(rewritten.model_dump_json()), indent=1))))
+    assert (receipt.results[0].status, receipt.results[0].reason) == (EntryStatus.REJECTED, "signed_note_is_final")
+    addendum = Addendum(note_id=note.id, text="A correction, as an addendum.")
+    assert push_text(agency, batch_text(("e-3", addendum.model_dump_json()))).results[0].status is EntryStatus.STORED
+
+
+def test_a_repeated_record_key_is_stored_as_it_was_validated(agency: Agency) -> None:
+    """JSON parsers keep the last of two equal keys: what is stored is what was checked."""
+    decoy = complete_note(agency.persons[1].id, peer_id="", status=NoteStatus.SIGNED)
+    checked = complete_note(agency.persons[0].id, peer_id="", status=NoteStatus.SIGNED)
+    plaintext = ('{"batch_id":"b-1","entries":[{"entry_id":"e-1","record":' + decoy.model_dump_json() + ',"record":' + checked.model_dump_json() + "}]}").encode()
+    assert push_text(agency, plaintext).results[0].status is EntryStatus.STORED
+    with Session(agency.engine) as db:
+        rows = db.exec(select(ReceivedRecord.record_id, ReceivedRecord.payload)).all()
+    assert [(record_id, ContactNote.model_validate_json(payload)) for record_id, payload in rows if record_id in (decoy.id, checked.id)] == [(checked.id, checked)]

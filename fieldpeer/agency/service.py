@@ -9,17 +9,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import and_, bindparam, case, or_, update
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from sqlalchemy import and_, bindparam, case, exists, or_, update
 from sqlmodel import Session, col, select
 
 from fieldpeer import records
 from fieldpeer.agency import bulk, invariants
-from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, Peer, Person, ReceivedRecord
+from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, NoteReview, Peer, Person, ReceivedRecord
 from fieldpeer.domain import PeerRole
 from fieldpeer.records import AnyRecord, Id, PeerProfile, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, unb64
@@ -234,11 +234,13 @@ def check_batch_shape(plaintext: bytes) -> None:
 
 
 class _TypedEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # as wire.PushEntry: an entry is its id and its record, nothing else
     entry_id: Id
     record: AnyRecord
 
 
 class _TypedBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     batch_id: Id
     entries: list[_TypedEntry] = Field(max_length=MAX_ENTRIES)
 
@@ -247,6 +249,39 @@ class _TypedBatch(BaseModel):
 class ParsedBatch:
     batch_id: str
     entries: list[tuple[str, Any]]  # (entry id, validated record or the rejection reason)
+    received: list[str | None] = field(default_factory=list)  # each record's JSON as received, where it could be kept (records_as_received)
+
+
+KEPT_AS_RECEIVED = frozenset({"contact_note"})  # the bulk of every push; other records are stored re-serialised (canonical)
+
+
+def records_as_received(plaintext: bytes, entry_ids: list[str]) -> list[str | None]:
+    """Each entry's record exactly as the device sent it, cut out of a batch that validated whole,
+    where the batch is laid out as FieldPeer writes it: compact, `{"entry_id":"<id>","record":{...}}`
+    entries one after another, the batch ending `}]}`. None where that is not certain (spaces,
+    other key orders, escapes in an id): that record is re-serialised instead.
+
+    Why the cut is exact: ids match the Id pattern (no escapes), no record has a field named
+    `entry_id` or `record` (extra fields are refused), and inside a JSON string every quote is
+    escaped, so `"entry_id":` and `"record":` appear nowhere inside a record; an entry holds no
+    other key (extra="forbid"), and a repeated key would put one of them inside the cut."""
+    found: list[tuple[int, int]] = []
+    at = 0
+    for entry_id in entry_ids:
+        prefix = b'{"entry_id":"' + entry_id.encode() + b'","record":'
+        start = plaintext.find(prefix, at)
+        if start < 0:
+            return [None] * len(entry_ids)
+        at = start + len(prefix)
+        found.append((start, at))
+    # A record ends where "}," (its entry's close, a comma) precedes the next entry, or "}]}" ends the batch.
+    stops = [(start - 2, b"},") for start, _ in found[1:]] + [(len(plaintext) - 3, b"}]}")]
+    kept: list[str | None] = []
+    for (_, begin), (stop, closer) in zip(found, stops):
+        piece = plaintext[begin:stop]
+        exact = plaintext[stop : stop + len(closer)] == closer and piece[:1] == b"{" and piece[-1:] == b"}"
+        kept.append(piece.decode() if exact and b'"record":' not in piece and b'"entry_id":' not in piece else None)
+    return kept
 
 
 def parse_batch(plaintext: bytes) -> ParsedBatch:
@@ -255,7 +290,9 @@ def parse_batch(plaintext: bytes) -> ParsedBatch:
     the batch itself (not a record) is malformed."""
     try:
         typed = _TypedBatch.model_validate_json(plaintext)
-        return ParsedBatch(typed.batch_id, [(e.entry_id, e.record) for e in typed.entries])
+        entries = [(e.entry_id, e.record) for e in typed.entries]
+        kept = records_as_received(plaintext, [e.entry_id for e in typed.entries]) if any(e.record.record_type in KEPT_AS_RECEIVED for e in typed.entries) else []
+        return ParsedBatch(typed.batch_id, entries, kept)
     except ValidationError as exc:
         if exc.error_count() > MAX_ENTRIES or any(e["type"] == "too_long" and e["loc"] == ("entries",) for e in exc.errors(include_input=False, include_url=False)):
             raise BatchTooBig("too_many_entries", f"A batch holds at most {MAX_ENTRIES:,} entries. Sync sends smaller batches.") from None
@@ -275,8 +312,9 @@ def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str],
     """Who first wrote each (type, id) and where it stands (one query, by the unique index)."""
     if not keys:
         return {}
-    # Only notes have a status; the stored JSON is compact and text values escape their quotes.
-    signed = and_(col(ReceivedRecord.record_type) == "contact_note", col(ReceivedRecord.payload).contains('"status":"signed"'))
+    # A note was signed when it joined the review queue (review.on_stored, in the same transaction
+    # as the note): a key lookup, and no reliance on how the stored JSON is spelled.
+    signed = and_(col(ReceivedRecord.record_type) == "contact_note", exists().where(col(NoteReview.note_id) == col(ReceivedRecord.record_id)))
     rows = session.exec(
         select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id, case((signed, 1), else_=0))  # type: ignore[call-overload]
         # Two plain INs on the unique index's leading columns (a row-value IN made SQLite scan the
@@ -351,7 +389,8 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
     known = set(session.exec(select(ReceivedRecord.entry_id).where(ReceivedRecord.entry_id.in_(entry_ids))).all())  # type: ignore[attr-defined]
 
     candidates: list[_Candidate] = []
-    for entry_id, record in batch.entries:
+    received = batch.received or [None] * len(batch.entries)
+    for (entry_id, record), as_received in zip(batch.entries, received):
         if entry_id in known or entry_id in results:
             results[entry_id] = (EntryStatus.DUPLICATE, "")
             continue
@@ -362,7 +401,8 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
             results[entry_id] = (EntryStatus.REJECTED, f"not_pushable:{record.record_type}")
             continue
         results[entry_id] = (EntryStatus.STORED, "")
-        candidates.append(_Candidate(entry_id, record, record.model_dump_json(), _person_ids(record)))
+        original = as_received if record.record_type in KEPT_AS_RECEIVED else None
+        candidates.append(_Candidate(entry_id, record, original or record.model_dump_json(), _person_ids(record)))
 
     # What the agency already holds about these records and everything they refer to: a fixed
     # number of queries per batch (this is the sync hot path).
@@ -415,7 +455,8 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
             payload = candidate.payload
             if record_type == "person" and record.id in persons:
                 payload = invariants.merge_person(records.Person.model_validate_json(persons[record.id][2]), record)[0].model_dump_json()
-            if stored_payloads.get((record_type, record.id, version)) in (payload, None):
+            held_payload = stored_payloads.get((record_type, record.id, version))
+            if held_payload is None or held_payload == payload or (record_type in KEPT_AS_RECEIVED and RECORD.validate_json(held_payload) == record):  # the same record spelled otherwise
                 results[entry_id] = (EntryStatus.DUPLICATE, "")
             else:
                 reject(f"version_conflict:{version}")
