@@ -347,7 +347,6 @@ class AutoSync:
                 self._wake.clear()
                 offline_for = 0
 
-
     def _report(self, summary: SyncSummary) -> None:
         try:
             self.on_summary(summary)
