@@ -48,3 +48,18 @@ def test_waiting_records_are_never_called_sent() -> None:
         assert " sent" not in said.line and "all sent" not in said.badge
         assert "1 record." in said.line or "1 record waiting" in said.line
     assert sync_words(SyncFacts(pending=2, quarantined=0, can_sync=True)).badge == "Sync: 2 waiting"
+
+
+def test_every_refusal_code_of_the_agency_has_words_for_the_peer() -> None:
+    """A quarantined record shows why in words; a code the agency adds without words would show raw."""
+    import re
+    from pathlib import Path
+
+    from fieldpeer.screens.sync_view import REASONS, readable
+
+    agency = Path(__file__).resolve().parent.parent / "fieldpeer" / "agency"
+    source = "\n".join((agency / name).read_text() for name in ("service.py", "invariants.py"))
+    codes = set(re.findall(r'(?:reject\(|return |REJECTED, )f?"([a-z_]+)[:"]', source)) - {"agency_fields_kept"}
+    assert {"signed_note_is_final", "not_your_record", "foreign_reference"} <= codes  # the scan finds them
+    assert codes <= set(REASONS), codes - set(REASONS)
+    assert readable("foreign_reference:checkin") == REASONS["foreign_reference"]

@@ -13,12 +13,22 @@ from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import drafts, outbox
 from fieldpeer.sync.client import SyncSummary
 
-REASONS = {
-    "not_your_caseload": "this person is not on your caseload at the agency",
+REASONS = {  # the agency's refusal codes (agency/invariants.py, SECURITY.md), in a peer's words
+    "not_your_caseload": "this person is not on your caseload at the agency (reassigned?)",
     "stale_version": "someone changed this record at the agency first",
+    "version_conflict": "the agency already holds this version with different content",
     "unknown_note": "the note it belongs to did not reach the agency",
+    "note_not_signed": "the note it belongs to is not signed",
     "invalid": "the record is incomplete or malformed",
     "peer_mismatch": "it was written under another peer",
+    "signed_note_is_final": "the note was already signed: add an addendum instead",
+    "not_your_record": "the agency holds this record from someone else",
+    "written_by_another_device": "it was first written on another phone",
+    "already_written": "the agency already holds it, and it cannot change",
+    "person_changed": "it was moved to another person",
+    "foreign_reference": "it points at a record of another person or peer",
+    "not_pushable": "phones cannot send this kind of record",
+    "not_deletable": "this record cannot be deleted",
 }
 
 
