@@ -26,6 +26,7 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, SyncError, enrol_device
 from tests.conftest import PIN, TEST_COST, complete_note
 from tests.servers import AgencyProcess
+from tests.web_client import PageClient
 from tests.test_sync_integration import Admin, enrolled_phone, no_sleep
 
 PSS, PSP, COACH = PeerRole.PEER_SUPPORT_SPECIALIST, PeerRole.PARENT_SUPPORT_PARTNER, PeerRole.RECOVERY_COACH
@@ -180,12 +181,10 @@ def web(agency: AgencyProcess) -> Iterator[tuple[httpx.Client, Admin]]:
     with helper.session() as db:
         _, token = admin.add_administrator(db, "Morgan Lee")
         db.commit()
-    with httpx.Client(base_url=agency.url) as client:
+    with PageClient(agency.url) as client:
         assert client.get("/admin/peers").headers["location"] == "/admin/login"
-        response = client.post("/admin/login", data={"token": "wrong"})
-        assert response.headers["location"] == "/admin/login?error=1"
-        response = client.post("/admin/login", data={"token": token})
-        cookie = response.headers["set-cookie"]
+        assert client.sign_in("/admin", "wrong").headers["location"] == "/admin/login?error=1"
+        cookie = client.sign_in("/admin", token).headers["set-cookie"]
         assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/admin" in cookie
         yield client, helper
 
@@ -198,8 +197,8 @@ def test_pages_refuse_other_sites_and_supervisors_tokens(agency: AgencyProcess, 
         _, supervisor_token = review.add_supervisor(db, "Dana Reyes", "LCSW")
         db.commit()
         assert admin.peers(db) == []
-    with httpx.Client(base_url=agency.url) as stranger:
-        assert stranger.post("/admin/login", data={"token": supervisor_token}).headers["location"] == "/admin/login?error=1"
+    with PageClient(agency.url) as stranger:
+        assert stranger.sign_in("/admin", supervisor_token).headers["location"] == "/admin/login?error=1"
 
 
 def test_an_administrator_sees_the_program_but_never_a_notes_words(agency: AgencyProcess, tmp_path: Path, web: tuple[httpx.Client, Admin]) -> None:
@@ -275,8 +274,8 @@ def test_no_agency_table_has_a_diagnosis_field() -> None:
 def test_the_add_admin_command_prints_a_token_that_signs_in(agency: AgencyProcess) -> None:
     made = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "agency", "--db", agency.db_url, "add-admin", "--name", "Morgan Lee"], capture_output=True, text=True, check=True)
     account_id, token = made.stdout.split()
-    with httpx.Client(base_url=agency.url) as client:
-        assert client.post("/admin/login", data={"token": token}).headers["location"] == "/admin/peers"
+    with PageClient(agency.url) as client:
+        assert client.sign_in("/admin", token).headers["location"] == "/admin/peers"
         assert "Sign out Morgan Lee" in client.get("/admin/peers").text
     with Admin(agency.db_url).session() as db:
         assert db.get(Administrator, account_id) is not None

@@ -43,6 +43,7 @@ from fieldpeer.sync.sealing import open_seal, seal
 from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, PullBatch, pull_context, push_context
 from tests.conftest import complete_note
 from tests.servers import AgencyProcess
+from tests.web_client import PageClient
 from tests.test_sync_integration import Phone, enrolled_phone
 
 API = "/api/v1"
@@ -199,10 +200,9 @@ def test_supervisor_pages_need_a_supervisor_escape_what_peers_typed_and_refuse_o
         for path in pages:
             response = httpx.get(agency.url + path, cookies=cookies, follow_redirects=False)
             assert (response.status_code, response.headers["location"]) == (303, "/supervisor/login"), path
-    signed_in = httpx.post(f"{agency.url}/supervisor/login", data={"token": supervisor.token}, follow_redirects=False)
-    cookie = signed_in.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/supervisor" in cookie
-    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+    with PageClient(agency.url) as browser:
+        cookie = browser.sign_in("/supervisor", supervisor.token).headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/supervisor" in cookie
         queue = browser.get("/supervisor/queue")
         assert queue.status_code == 200 and "&lt;script&gt;alert(1)&lt;/script&gt;" in queue.text and "<script>" not in queue.text
         assert "default-src 'none'" in queue.headers["content-security-policy"]
@@ -255,7 +255,8 @@ def test_a_safety_alert_open_before_its_checkin_then_acknowledged_then_closed_on
 
     [shown] = supervisor.queue()["alerts"]
     assert (shown["alert_id"], shown["person_name"], shown["safety"], shown["state"], shown["checkin_saved"]) == (alert.id, "Quinn", "unsure", "open", False)
-    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+    with PageClient(agency.url) as browser:
+        browser.sign_in("/supervisor", supervisor.token)
         page = browser.get("/supervisor/queue").text
         assert "Check-in not saved yet" in page and "Not sure / would not say" in page
 
@@ -316,7 +317,8 @@ def test_one_unit_figure_in_queue_peer_page_billing_fhir_and_on_the_phone(agency
             confirmed[figure.id] = figure
     assert {k: v.units for k, v in confirmed.items()} == expected and confirmed[afternoon.id].version == 2
     assert {n["note_id"]: n["units"] for n in supervisor.queue()["notes"]} == expected
-    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+    with PageClient(agency.url) as browser:
+        browser.sign_in("/supervisor", supervisor.token)
         peer_page = browser.get(f"/supervisor/peers/{phone.peer_id}", params={"start": "2026-11-01", "end": "2026-11-30"}).text
         assert "<td>240</td><td>12</td>" in peer_page and "<td>60</td><td>4</td>" in peer_page and "16 billable units in this period" in peer_page
     for note_id in expected:
@@ -337,7 +339,8 @@ def test_an_outreach_attempt_is_counted_but_is_not_a_contact(agency: AgencyProce
                 for h, o in ((3, OutreachOutcome.NO_ANSWER), (2, OutreachOutcome.NO_ANSWER), (1, OutreachOutcome.LEFT_MESSAGE))]
     assert wire.push(*attempts) == ["stored"] * 3
     assert supervisor.queue()["notes"] == []  # nothing to review or bill
-    with httpx.Client(base_url=agency.url, cookies={COOKIE: supervisor.token}) as browser:
+    with PageClient(agency.url) as browser:
+        browser.sign_in("/supervisor", supervisor.token)
         page = browser.get(f"/supervisor/peers/{phone.peer_id}").text
     assert "Outreach attempts (3)" in page and "<li>No answer: 2</li>" in page and "<li>Left a message: 1</li>" in page
     assert "Contacts" in page and "(0)</h2>" in page and "<li>No contacts in this period.</li>" in page

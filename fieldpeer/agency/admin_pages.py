@@ -21,10 +21,11 @@ from sqlmodel import Session, select
 from fieldpeer.agency import admin, matching, review
 from fieldpeer.agency.pages import HEADERS, TEMPLATES
 from fieldpeer.agency.routes.common import the_agency
-from fieldpeer.agency.routes.supervisor_pages import same_origin
+from fieldpeer.agency.routes.supervisor_pages import STALE_FORM, sign_in_form
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Administrator, Peer, Supervisor, Team, TeamSupervisor
 from fieldpeer.agency.unit_of_work import unit
+from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, same_origin, use_csrf
 from fieldpeer.domain import PeerRole, ServiceCriterion
 
 BASE = "/admin"
@@ -84,6 +85,10 @@ def guarded(action: str, handler: Handler) -> Callable[[Request], Any]:
         who = signed_in(request, action)
         if who is None:
             return RedirectResponse(f"{BASE}/login", status_code=303)
+        cookie = request.cookies.get(COOKIE, "")
+        if request.method == "POST" and not csrf_ok(cookie, one(fields, CSRF_FIELD)):
+            return message("Not allowed", STALE_FORM, who)
+        use_csrf(cookie)
         try:
             with unit(the_agency(request).engine) as db:
                 return handler(db, who, request, fields)
@@ -103,13 +108,16 @@ def home() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_form(error: str = "") -> HTMLResponse:
-    return page("admin_login.html", "Sign in", error=bool(error))
+def login_form(request: Request, error: str = "") -> HTMLResponse:
+    return sign_in_form(request, lambda: page("admin_login.html", "Sign in", error=bool(error)))
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    token = one(await form(request), "token").strip()
+    fields = await form(request)
+    if not (same_origin(request) and csrf_ok(request.cookies.get(PRE_SIGN_IN_COOKIE), one(fields, CSRF_FIELD))):
+        return message("Not allowed", STALE_FORM)
+    token = one(fields, "token").strip()
     try:
         with unit(the_agency(request).engine) as db:
             admin.authenticate(db, f"Bearer {token}", "administrator_sign_in")
