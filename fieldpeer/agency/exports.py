@@ -35,9 +35,10 @@ from fhir.resources.R4B.resource import Resource
 from sqlmodel import Session, col, select
 
 from fieldpeer.agency import stored
-from fieldpeer.agency.review import addenda_for, notes_in_state, signed_name
+from fieldpeer.agency.review import addenda_for, notes_in_state, signed_name, visible_peer_ids
 from fieldpeer.agency.service import Refused, log_access
 from fieldpeer.agency.tables import Disclosure, Peer, ReceivedRecord, Supervisor
+from fieldpeer.agency.tables import Person as PersonRow
 from fieldpeer.domain import ConsentKind, ContactMode, ReviewState
 from fieldpeer.records import Checkin, Consent, WrapPlan, utc_now
 from fieldpeer.sync.wire import Refusal
@@ -59,6 +60,8 @@ def billing_csv(session: Session, supervisor: Supervisor, start: date, end: date
     """Co-signed notes between `start` and `end` (inclusive), one row each, with the agency's
     units for the note. Outreach attempts are not contacts: they never appear here."""
     notes = notes_in_state(session, ReviewState.COSIGNED, days=(start, end))
+    if (visible := visible_peer_ids(session, supervisor)) is not None:  # a team's supervisor exports their teams' peers only
+        notes = [r for r in notes if r.review.peer_id in visible]
     persons = stored.persons(session, {r.note.person_id for r in notes if r.note.person_id})
     peers = {p.id: p for p in session.exec(select(Peer)).all()}
     rows, part2 = [], False
@@ -138,7 +141,9 @@ def fhir_bundle(session: Session, supervisor: Supervisor, person_id: str, purpos
     QuestionnaireResponse per check-in; the newest WRAP as a CarePlan."""
     today = today or utc_now().date()
     person = stored.persons(session, {person_id}).get(person_id)
-    if person is None:
+    served_by = session.get(PersonRow, person_id)
+    if person is None or served_by is None or (visible := visible_peer_ids(session, supervisor)) is not None and served_by.peer_id not in visible:
+        log_access(session, "export_fhir", "refused", object_id=person_id, detail=f"supervisor:{supervisor.id} not_found_or_out_of_team")
         raise Refused(Refusal.NOT_FOUND, "There is no person with that id.", 404)
     consent = None
     if not _same(recipient, WITHIN_AGENCY):

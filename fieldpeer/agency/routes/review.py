@@ -1,5 +1,6 @@
 """Supervision over the API: the review queue, co-signing or returning notes, following alerts up."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -24,13 +25,24 @@ class ReviewOutcome(BaseModel):
     state: ReviewState | None
 
 
+IdQuery = Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
 @router.get("/queue", response_model=review.ReviewQueue)
 def review_queue(
     db: Db, supervisor: Annotated[Supervisor, Depends(supervisor_for("review_queue"))],
-    peer: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+    peer: Annotated[str | None, IdQuery] = None,
+    person: Annotated[str | None, IdQuery] = None,
+    start: date | None = None,
+    end: date | None = None,
+    urgent: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=review.PAGE_SIZE_MAX)] = review.PAGE_SIZE_MAX,
 ) -> review.ReviewQueue:
-    """Urgent safety alerts first, then signed notes awaiting review, oldest first."""
-    return review.queue(db, supervisor, peer)
+    """Urgent safety alerts first, then signed notes awaiting review, oldest first, a page at a time
+    (`total` counts every matching note). Filters narrow what the supervisor's teams show, never widen it."""
+    filters = review.QueueFilters(peer_id=peer, person_id=person, start=start, end=end, urgent_only=urgent)
+    return review.queue(db, supervisor, filters=filters, page=page, page_size=page_size)
 
 
 @router.post("/notes/{note_id}/cosign", response_model=ReviewOutcome)
