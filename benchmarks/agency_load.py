@@ -30,8 +30,10 @@ from fieldpeer.agency import service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import ReceivedRecord
 from fieldpeer.domain import PeerRole
+from fieldpeer.store import outbox
 from fieldpeer.store.profile import Profile
-from fieldpeer.sync.client import SyncClient, SyncSummary, enrol_device
+from fieldpeer.sync.client import SyncClient, enrol_device
+from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, EntryStatus
 from fieldpeer.records import Person
 from tests.conftest import PIN, TEST_COST  # cheap scrypt: enrolling 200 phones is setup, not the measure
 from tests.servers import AgencyProcess, PostgresServer
@@ -68,7 +70,20 @@ def process_tree_cpu(pid: int) -> float:
     return total
 
 
-def run(db_url: str, root: Path, devices: int, notes: int, workers: int = 1) -> dict[str, float]:
+def wire_rush(client: SyncClient, start: threading.Barrier) -> bool:
+    """One device's end of shift as the agency sees it: the push of its sealed batch, then a pull,
+    with the phone's own work done beforehand (sealing) or afterwards (applying the pull): on 200
+    real phones that work runs on 200 processors, here it would queue on the server's two cores."""
+    items = client._next_batch()
+    body = client._seal_batch(items)
+    start.wait()
+    receipt = client._post(body)
+    client._request("GET", "/pull", params={"cursor": 0}, expect=SEALED_MEDIA_TYPE)
+    outbox.settle(client.store, [r.entry_id for r in receipt.results if r.status in (EntryStatus.STORED, EntryStatus.DUPLICATE)], {})
+    return len(receipt.results) == len(items) and outbox.counts(client.store).pending == 0
+
+
+def run(db_url: str, root: Path, devices: int, notes: int, workers: int = 1, phones: str = "wire") -> dict[str, float]:
     server = AgencyProcess(db_url, root / "keys", root / "agency.log", options=("--workers", str(workers)) if workers > 1 else ())
     server.start()
     try:
@@ -92,12 +107,15 @@ def run(db_url: str, root: Path, devices: int, notes: int, workers: int = 1) -> 
             clients.append(SyncClient(store, http=httpx.Client(transport=TimedTransport(latencies, errors), timeout=120), max_attempts=1))
         assert server.process is not None
         cpu_before = process_tree_cpu(server.process.pid)
-        summaries: list[SyncSummary] = []
+        summaries: list[bool] = []
         start = threading.Barrier(devices + 1)
 
         def end_of_shift(client: SyncClient) -> None:
-            start.wait()
-            summaries.append(client.end_shift())
+            if phones == "wire":
+                summaries.append(wire_rush(client, start))
+            else:
+                start.wait()
+                summaries.append(client.end_shift().ok)
 
         threads = [threading.Thread(target=end_of_shift, args=(c,)) for c in clients]
         for t in threads:
@@ -124,7 +142,7 @@ def run(db_url: str, root: Path, devices: int, notes: int, workers: int = 1) -> 
             "wall": wall,
             "notes/s": devices * notes / wall,
             "server cpu µs/note": server_cpu / (devices * notes) * 1e6,
-            "errors": len(errors) + sum(1 for s in summaries if not s.ok),
+            "errors": len(errors) + sum(1 for ok in summaries if not ok),
             "lost": devices * notes - stored,
         }
     finally:
@@ -138,6 +156,10 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2,4", help="server worker processes to try on PostgreSQL (SQLite: always 1)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; each figure is the median")
+    parser.add_argument(
+        "--phones", choices=["wire", "real"], default="wire",
+        help="wire: each phone's batch is sealed before the rush and its pull is not applied, so the two cores serve the agency (default); real: every phone runs end_shift() in this process",
+    )
     args = parser.parse_args()
     settings = [(backend, w) for backend in args.backends.split(",") for w in ([1] if backend == "sqlite" else [int(x) for x in args.workers.split(",")])]
     results: dict[tuple[str, int], dict[str, list[float]]] = {}
@@ -146,19 +168,19 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="fieldpeer-load-") as tmp:
                 root = Path(tmp)
                 if backend == "sqlite":
-                    found = run(f"sqlite:///{root / 'agency.db'}", root, args.devices, args.notes)
+                    found = run(f"sqlite:///{root / 'agency.db'}", root, args.devices, args.notes, phones=args.phones)
                 else:
                     (root / "pg").mkdir()
                     postgres = PostgresServer(root / "pg")
                     try:
                         url = postgres.start()
-                        found = run(url, root, args.devices, args.notes, workers)
+                        found = run(url, root, args.devices, args.notes, workers, args.phones)
                     finally:
                         postgres.stop()
             print(backend, workers, {k: round(v, 1) for k, v in found.items()}, flush=True)
             for key, value in found.items():
                 results.setdefault((backend, workers), {}).setdefault(key, []).append(value)
-    print(f"\nFieldPeer agency under end-of-shift load: {args.devices} devices x {args.notes} notes, all syncing at once; median of {args.repeat} run(s)\n")
+    print(f"\nFieldPeer agency under end-of-shift load: {args.devices} devices x {args.notes} notes, all syncing at once ({args.phones} phones); median of {args.repeat} run(s)\n")
     print(f"| {'backend':<10} | {'workers':>7} | {'requests':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'push p95':>8} | {'max ms':>7} | {'wall s':>6} | {'notes/s':>7} | {'server CPU µs/note':>18} | {'errors':>6} | {'lost':>4} |")
     print(f"|{'-' * 12}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 8}|{'-' * 9}|{'-' * 20}|{'-' * 8}|{'-' * 6}|")
     for (backend, workers), runs in results.items():
