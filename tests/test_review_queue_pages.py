@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -226,3 +227,99 @@ def test_a_filtered_page_costs_the_same_queries_at_any_length(agency_db_url: str
     large = count_queries(scene.engine, lambda db: review.queue(db, dana, filters=filters, page=3, page_size=25))
     assert large == small, f"{small} queries for a page of 30 notes, {large} at 230"
     scene.engine.dispose()
+
+
+# --- In Chromium, at 1280 and 390 px --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_queue_and_exports_in_the_browser(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+    from tests.test_supervisor_browser import DESK, PHONE, usability_problems
+
+    server = AgencyProcess(f"sqlite:///{tmp_path / 'agency.db'}", tmp_path / "keys", tmp_path / "agency.log")
+    server.start()
+    scene = build(server.db_url)
+    problems: dict[str, list[str]] = {}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_context(viewport=DESK, accept_downloads=True).new_page()
+                page.goto(f"{server.url}/supervisor/login")
+                page.get_by_label("Supervisor sign-in token").fill(scene.dana)
+                page.get_by_role("button", name="Sign in").click()
+                page.get_by_role("heading", name="Notes awaiting review (30)").wait_for()
+                assert "Showing 1–25 of 30" in page.inner_text("main") and page.locator("article.note").count() == 25
+                returned = page.locator("article.note", has=page.locator(f"#note-{scene.returned.id}"))
+                assert f"Returned for an addendum by Lee Park, LPC" in returned.inner_text() and RETURN_COMMENT in returned.inner_text()
+                assert "The landlord agreed to a payment plan." in returned.inner_text() and "Keep the apartment" in returned.inner_text()
+                page.screenshot(path=str(ARTIFACTS / "queue-desk.png"), full_page=True)
+                problems["queue"] = usability_problems(page, DESK["width"])
+
+                page.locator("#page-next").click()
+                page.get_by_text("Showing 26–30 of 30").wait_for()
+                assert page.locator("article.note").count() == 5
+
+                page.get_by_label("Peer", exact=True).select_option(label="Pat")
+                page.locator("#apply-filters").click()
+                page.get_by_label("Person", exact=True).select_option(label="Quinn")
+                page.get_by_label("Contacts from").fill("2026-11-01")
+                page.get_by_label("to", exact=True).fill("2026-11-10")
+                page.locator("#apply-filters").click()
+                page.get_by_role("heading", name="Notes awaiting review (6)").wait_for()  # Quinn: days 1, 3, 5, 7, 9 and day 1 again
+                assert page.locator("#page-of").count() == 0 and "Rowan ·" not in page.inner_text("main")
+                page.screenshot(path=str(ARTIFACTS / "queue-filtered-desk.png"), full_page=True)
+                problems["queue, filtered"] = usability_problems(page, DESK["width"])
+                page.get_by_label("Urgent only (safety alerts)").check()
+                page.locator("#apply-filters").click()
+                page.get_by_role("heading", name="Urgent safety alerts (1)").wait_for()
+                assert page.locator("article.note").count() == 0
+
+                narrow = browser.new_context(viewport=PHONE).new_page()
+                narrow.context.add_cookies(page.context.cookies())
+                narrow.goto(f"{server.url}/supervisor/queue")
+                narrow.screenshot(path=str(ARTIFACTS / "queue-390.png"), full_page=True)
+                problems["queue at 390 px"] = usability_problems(narrow, PHONE["width"])
+
+                with Session(scene.engine) as db:
+                    for note in scene.pat_notes[:2]:
+                        review.cosign(db, scene.everyone, note.id)
+                    db.commit()
+                page.locator("#exports-link").click()
+                page.get_by_label("From", exact=True).fill("2026-11-01")
+                page.get_by_label("To", exact=True).fill("2026-11-30")
+                page.locator("#b-purpose").fill("Medicaid claims for November")
+                with page.expect_download() as download:
+                    page.locator("#billing-download").click()
+                rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+                assert sorted(r["note_id"] for r in rows) == sorted(n.id for n in scene.pat_notes[:2])
+
+                page.get_by_label("Person", exact=True).select_option(label="Quinn")
+                page.get_by_label("Recipient", exact=True).fill("County Housing Authority")
+                page.locator("#x-purpose").fill("Housing application")
+                page.locator("#fhir-download").click()
+                page.locator("#fhir-error").get_by_text("No active consent from this person").wait_for()
+                assert page.get_by_label("Recipient", exact=True).input_value() == "County Housing Authority"
+                page.screenshot(path=str(ARTIFACTS / "queue-export-refused-desk.png"), full_page=True)
+                problems["exports, refused"] = usability_problems(page, DESK["width"])
+                narrow.goto(f"{server.url}/supervisor/exports")
+                narrow.screenshot(path=str(ARTIFACTS / "queue-exports-390.png"), full_page=True)
+                problems["exports at 390 px"] = usability_problems(narrow, PHONE["width"])
+
+                scene.push("Pat", Consent(person_id=scene.persons["Quinn"], kind=ConsentKind.RELEASE, discloser="The agency", recipient="County Housing Authority",
+                                          information="Progress notes", purpose="Housing application", signed_on=date(2026, 11, 1), expires_on=date(2027, 11, 1)))
+                page.locator("#x-purpose").fill("Housing application")
+                with page.expect_download() as download:
+                    page.locator("#fhir-download").click()
+                bundle = json.loads(Path(download.value.path()).read_text())
+                assert bundle["resourceType"] == "Bundle" and bundle["entry"][0]["resource"]["name"][0]["text"] == "Quinn"
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+        scene.engine.dispose()
+    assert {k: v for k, v in problems.items() if v} == {}
