@@ -37,9 +37,20 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     assert migrate(engine) == []  # running again is a no-op
 
 
+def as_left_by_version_10(engine: Engine, sync_settings: dict[str, str] | None = None) -> None:
+    """What the app before released persons and sealed agency settings (schema 10) left: the agency
+    address and keys in clear (`sync_settings`)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE person DROP COLUMN released_at")
+        for key, value in (sync_settings or {}).items():
+            conn.exec_driver_sql("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", (key, value))
+        conn.exec_driver_sql("PRAGMA user_version = 10")
+
+
 def as_left_by_version_6(engine: Engine, agency_name: str = "Test Agency") -> None:
     """Turn a database written by this app back into what the app before outreach attempts, drafts,
     alert statuses and encrypted agency/supervisor names (schema 6) left."""
+    as_left_by_version_10(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_contact_note_follow_up")
         for table in ("outreach_attempt", "form_draft", "alert_status", "units_confirmed"):
@@ -152,3 +163,28 @@ def test_upgrade_from_6_encrypts_the_agency_and_supervisor_names_and_keeps_alert
     assert people.list_caseload(store, note.starts_at.date()).entries[0].open_safety_alert
     store.close()
     assert marker_hits(profile.root) == {}
+
+
+def test_upgrade_from_10_seals_the_agency_address_and_keys(tmp_path: Path) -> None:
+    """Schema 10 kept the agency address and public keys in clear (issue #13): the update seals them
+    on first unlock, and they read back the same."""
+    from fieldpeer.store import sync_state
+
+    settings = {"server_url": "https://agency.example.org", "agency_box_key": "Ym94LWtleQ==", "agency_sign_key": "c2lnbi1rZXk=", "device_id": "device-1"}
+    profile = Profile(tmp_path / "profile", cost=TEST_COST)
+    old = profile.set_up(PIN, make_peer())
+    people.save_person(old, Person(preferred_name="Taylor"))
+    as_left_by_version_10(old.engine, settings)
+    old.close()
+
+    with pytest.raises(migrations.KeyNeeded):
+        migrate(open_engine(profile.database_path))
+    store = profile.unlock(PIN)
+    assert schema_version(store.engine) == LATEST_VERSION
+    assert {key: sync_state.get_value(store, key) for key in settings} == settings
+    with store.engine.connect() as conn:
+        stored: dict[str, str] = dict(conn.exec_driver_sql("SELECT key, value FROM sync_state").all())
+    assert stored["device_id"] == "device-1"  # not a secret, not sealed
+    assert not {stored[key] for key in ("server_url", "agency_box_key", "agency_sign_key")} & set(settings.values())
+    assert not any(b"agency.example.org" in path.read_bytes() for path in profile.root.rglob("fieldpeer.db*"))
+    store.close()

@@ -8,12 +8,14 @@ one, add the next.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
-from fieldpeer.store.crypto import FieldCipher
+from fieldpeer.store.crypto import DecryptionError, FieldCipher
 
 # A step that rewrites data (e.g. encrypts a column that was clear), inside the migration's
 # transaction. It gets the unlocked cipher, or None when the caller has no key (a fresh database).
@@ -44,6 +46,33 @@ def _encrypt_column(table: str, key: str, clear: str, field: str) -> DataStep:
             conn.exec_driver_sql(f"UPDATE {table} SET {clear}_enc = ?, {clear} = '' WHERE {key} = ?", (sealed, row_key))
 
     return step
+
+
+# Sync settings sealed like the token since migration 12: a value written into the table by
+# anything but FieldPeer fails to open, so it cannot redirect a sync (sync_state.py reads them).
+SEALED_SYNC_SETTINGS = ("server_url", "agency_box_key", "agency_sign_key")
+
+
+def _seal_sync_settings(conn: Connection, cipher: FieldCipher | None) -> None:
+    """Encrypt the agency address and keys in place, as sync_state.py encrypts the token."""
+    marks = ", ".join("?" for _ in SEALED_SYNC_SETTINGS)
+    rows = conn.exec_driver_sql(f"SELECT key, value FROM sync_state WHERE key IN ({marks})", SEALED_SYNC_SETTINGS).all()
+    if rows and cipher is None:
+        raise KeyNeeded("Sealing the agency address and keys needs the unlocked key.")
+    for key, value in rows:
+        assert cipher is not None
+        if _opens(cipher, key, value):
+            continue  # sealed already (a database taken back to an older schema in tests keeps them)
+        sealed = base64.b64encode(cipher.encrypt("sync_state", key, "value", value)).decode()
+        conn.exec_driver_sql("UPDATE sync_state SET value = ? WHERE key = ?", (sealed, key))
+
+
+def _opens(cipher: FieldCipher, key: str, value: str) -> bool:
+    try:
+        cipher.decrypt("sync_state", key, "value", base64.b64decode(value, validate=True))
+    except (DecryptionError, binascii.Error):
+        return False
+    return True
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -190,6 +219,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_contact_note_follow_up ON contact_note (person_id, starts_at, follow_up_on) WHERE follow_up_on IS NOT NULL",
             "CREATE INDEX ix_outreach_attempt_follow_up ON outreach_attempt (person_id, attempted_at, follow_up_on) WHERE follow_up_on IS NOT NULL",
         ),
+    ),
+    Migration(
+        11,
+        "a person the agency moved to another peer is hidden until nothing about them waits, then purged",
+        ("ALTER TABLE person ADD COLUMN released_at DATETIME",),
+    ),
+    Migration(
+        12,
+        "the agency address and public keys encrypted and authenticated like the token (issue #13)",
+        (_seal_sync_settings,),
     ),
 )
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, text, update
 from sqlmodel import select
 
 from fieldpeer.store.tables import PENDING as PENDING, QUARANTINED as QUARANTINED, SENT as SENT, SUPERSEDED as SUPERSEDED  # defined once, beside OutboxRow
+from fieldpeer.store import reassignment
 from fieldpeer.store.tables import OutboxRow
 from fieldpeer.store.unit_of_work import FieldStore
 # Records whose versions are full snapshots of one record: only the newest needs to travel.
@@ -85,6 +86,7 @@ def settle(store: FieldStore, accepted: list[str], rejected: dict[str, str]) -> 
         for entry_id, reason in rejected.items():
             unit.session.execute(update(OutboxRow).where(OutboxRow.id == entry_id).values(state=QUARANTINED, reason=reason[:500]))  # type: ignore[arg-type]
             unit.audit("quarantined", "outbox", entry_id)
+        reassignment.purge_settled(unit)  # a person moved to another peer goes once all about them is sent
 
 
 def count_attempt(store: FieldStore, entry_ids: list[str]) -> None:

@@ -68,8 +68,9 @@ def row_to_person(cipher: FieldCipher, row: PersonRow) -> Person:
 
 
 def load_person_row(unit: Unit, person_id: str) -> PersonRow:
+    """The person's row; NotFound when the agency moved them to another peer (released) too."""
     row = unit.session.get(PersonRow, person_id)
-    if row is None:
+    if row is None or row.released_at is not None:
         raise NotFound("That person is not on this caseload.")
     return row
 
@@ -88,10 +89,13 @@ def save_person(store: FieldStore, person: Person, *, expected_version: int | No
 
 
 def receive_person(unit: Unit, person: Person) -> None:
-    """Apply a person the agency sent (pull). Older versions never replace newer ones."""
+    """Apply a person the agency sent (pull). Older versions never replace newer ones; a newer
+    one of a person released from this caseload (assigned back) brings them back."""
     existing = unit.session.get(PersonRow, person.id)
     if existing is None or existing.version < person.version:
-        unit.session.merge(person_to_row(unit.cipher, person, unit.now))
+        row = person_to_row(unit.cipher, person, unit.now)
+        row.released_at = None
+        unit.session.merge(row)
         unit.audit("received", "person", person.id)
 
 
@@ -154,7 +158,7 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
         def contact(edge: Any) -> Any:
             return select(edge(ContactNoteRow.starts_at)).where(ContactNoteRow.person_id == PersonRow.id).correlate(PersonRow).scalar_subquery()
 
-        active = session.exec(select(PersonRow, contact(func.min), contact(func.max)).where(col(PersonRow.discharged_on).is_(None))).all()
+        active = session.exec(select(PersonRow, contact(func.min), contact(func.max)).where(col(PersonRow.discharged_on).is_(None), col(PersonRow.released_at).is_(None))).all()
         alert_states = alerts.alert_states(unit)
         follow_ups = _latest_follow_ups(unit)
         pending = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)).one()

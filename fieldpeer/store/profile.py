@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -22,9 +23,11 @@ from fieldpeer.store.database import database_files, open_engine
 from fieldpeer.store.migrations import migrate
 from fieldpeer.store.secrets import DeviceSecretStore, KeyFileSecretStore
 from fieldpeer.store.tables import PeerProfileRow
-from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.store.unit_of_work import FieldStore, Unit
 from fieldpeer.store.vault import DEFAULT_COST, ScryptCost, Vault
 from fieldpeer.records import PeerProfile, utc_now
+
+log = logging.getLogger("fieldpeer.store")
 
 
 class Profile:
@@ -93,17 +96,35 @@ class Profile:
 
 def save_peer_profile(store: FieldStore, peer: PeerProfile) -> None:
     with store.unit() as unit:
-        unit.session.merge(
-            PeerProfileRow(
-                id=peer.id,
-                role=peer.role.value,
-                name_enc=unit.cipher.encrypt("peer_profile", peer.id, "name", peer.name),
-                credentials_enc=unit.cipher.encrypt("peer_profile", peer.id, "credentials", peer.credentials),
-                agency_name_enc=unit.cipher.encrypt("peer_profile", peer.id, "agency_name", peer.agency_name),
-                updated_at=unit.now,
-            )
-        )
+        _save(unit, peer)
         unit.audit("profile", "peer", peer.id)
+
+
+def _save(unit: Unit, peer: PeerProfile) -> None:
+    unit.session.merge(
+        PeerProfileRow(
+            id=peer.id,
+            role=peer.role.value,
+            name_enc=unit.cipher.encrypt("peer_profile", peer.id, "name", peer.name),
+            credentials_enc=unit.cipher.encrypt("peer_profile", peer.id, "credentials", peer.credentials),
+            agency_name_enc=unit.cipher.encrypt("peer_profile", peer.id, "agency_name", peer.agency_name),
+            updated_at=unit.now,
+        )
+    )
+
+
+def receive_peer_profile(unit: Unit, peer: PeerProfile) -> None:
+    """Apply the peer's name, role and credentials as an administrator edited them (pulled): what
+    the phone shows and signs with from now on. Another peer's profile is ignored; the agency's
+    name is kept when the agency sends none."""
+    row = unit.session.get(PeerProfileRow, peer.id)
+    if row is None:
+        log.warning("pull: ignored a profile of another peer")
+        return
+    if not peer.agency_name:
+        peer = peer.model_copy(update={"agency_name": unit.cipher.decrypt("peer_profile", row.id, "agency_name", row.agency_name_enc)})
+    _save(unit, peer)
+    unit.audit("profile_received", "peer", peer.id)
 
 
 def get_peer_profile(store: FieldStore) -> PeerProfile:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from fieldpeer.records import AlertStatus, NoteFeedback, Person, Record, UnitsConfirmed, WrapPlan
-from fieldpeer.store import alerts, billing, feedback, people, wrap
+from fieldpeer.records import AlertStatus, Deletion, NoteFeedback, PeerProfile, Person, Record, UnitsConfirmed, WrapPlan
+from fieldpeer.store import alerts, billing, feedback, people, profile, reassignment, wrap
 from fieldpeer.store.unit_of_work import Unit
 
 log = logging.getLogger("fieldpeer.store")
@@ -25,6 +25,10 @@ def apply_pulled(unit: Unit, record: Record) -> bool:
         alerts.receive_alert_status(unit, record)
     elif isinstance(record, UnitsConfirmed):
         billing.receive_units_confirmed(unit, record)
+    elif isinstance(record, Deletion) and record.deleted_type == "person":  # moved to another peer
+        reassignment.release_person(unit, record.deleted_id)
+    elif isinstance(record, PeerProfile):  # an administrator edited this peer's name or credentials
+        profile.receive_peer_profile(unit, record)
     else:
         log.warning("pull: ignored a %s record", getattr(record, "record_type", "?"))
         return False

@@ -18,12 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from fieldpeer.store.crypto import TOKEN_BYTES, FieldCipher
 from fieldpeer.store.fields import open_narrative
-from fieldpeer.store.tables import AddendumRow, ContactNoteRow
+from fieldpeer.store.tables import AddendumRow, ContactNoteRow, PersonRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
 
 WORD = re.compile(r"\w+")
@@ -101,6 +101,9 @@ def search_notes(store: FieldStore, query: str, limit: int = PAGE) -> NoteSearch
         # instr() on a blob is a byte search; a match that straddles two tokens is a 2^-64 chance,
         # and a hit is decrypted before it is shown anyway.
         holds_all = [func.instr(ContactNoteRow.search_tokens, unit.cipher.search_token(w)) > 0 for w in wanted]
+        # Not the notes of a person the agency moved to another peer (kept only until sent).
+        released = select(PersonRow.id).where(col(PersonRow.released_at).is_not(None))
+        holds_all.append(or_(col(ContactNoteRow.person_id).is_(None), col(ContactNoteRow.person_id).not_in(released)))
         # Both scan the (starts_at, search_tokens) index, not the table: a few hundred bytes a note.
         total = unit.session.exec(select(func.count()).select_from(ContactNoteRow).where(*holds_all)).one()
         rows = unit.session.exec(

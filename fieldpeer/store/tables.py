@@ -39,6 +39,9 @@ class PersonRow(SQLModel, table=True):
     part2: bool = False
     version: int = 1
     updated_at: datetime
+    # The agency moved the person to another peer: hidden at once, purged once nothing about them
+    # waits to be sent or sits in quarantine (store/reassignment.py). None = on this caseload.
+    released_at: datetime | None = None
 
 
 class ContactNoteRow(SQLModel, table=True):
