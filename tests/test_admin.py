@@ -26,8 +26,8 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, SyncError, enrol_device
 from tests.conftest import PIN, TEST_COST, complete_note
 from tests.servers import AgencyProcess
-from tests.web_client import PageClient
 from tests.test_sync_integration import Admin, enrolled_phone, no_sleep
+from tests.web_client import PageClient
 
 PSS, PSP, COACH = PeerRole.PEER_SUPPORT_SPECIALIST, PeerRole.PARENT_SUPPORT_PARTNER, PeerRole.RECOVERY_COACH
 
@@ -185,7 +185,7 @@ def web(agency: AgencyProcess) -> Iterator[tuple[httpx.Client, Admin]]:
         assert client.get("/admin/peers").headers["location"] == "/admin/login"
         assert client.sign_in("/admin", "wrong").headers["location"] == "/admin/login?error=1"
         cookie = client.sign_in("/admin", token).headers["set-cookie"]
-        assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/admin" in cookie
+        assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/admin" in cookie and token not in cookie
         yield client, helper
 
 

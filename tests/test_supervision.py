@@ -43,8 +43,8 @@ from fieldpeer.sync.sealing import open_seal, seal
 from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, PullBatch, pull_context, push_context
 from tests.conftest import complete_note
 from tests.servers import AgencyProcess
-from tests.web_client import PageClient
 from tests.test_sync_integration import Phone, enrolled_phone
+from tests.web_client import PageClient
 
 API = "/api/v1"
 WORDS = Narrative(goal="Keep the apartment.", intervention="Went over the lease and the rent plan together.", response="Relieved; wants to call the landlord.", plan="Meet Friday.")
@@ -196,13 +196,13 @@ def test_supervisor_pages_need_a_supervisor_escape_what_peers_typed_and_refuse_o
     note = notes.sign_note(phone.store, note.id)
     phone.client.sync()
     pages = ["/supervisor/queue", "/supervisor/peers", f"/supervisor/peers/{phone.peer_id}"]
-    for cookies in ({}, {COOKIE: "made-up"}, {COOKIE: phone.client.token}):  # nobody, a stranger, a peer's device
+    for cookies in ({}, {COOKIE: "made-up"}, {COOKIE: phone.client.token}, {COOKIE: supervisor.token}):  # nobody, a stranger, a peer's device, the raw token (never a cookie)
         for path in pages:
             response = httpx.get(agency.url + path, cookies=cookies, follow_redirects=False)
             assert (response.status_code, response.headers["location"]) == (303, "/supervisor/login"), path
     with PageClient(agency.url) as browser:
         cookie = browser.sign_in("/supervisor", supervisor.token).headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/supervisor" in cookie
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/supervisor" in cookie and supervisor.token not in cookie
         queue = browser.get("/supervisor/queue")
         assert queue.status_code == 200 and "&lt;script&gt;alert(1)&lt;/script&gt;" in queue.text and "<script>" not in queue.text
         assert "default-src 'none'" in queue.headers["content-security-policy"]

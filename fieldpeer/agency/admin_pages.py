@@ -3,8 +3,8 @@ teams and supervisors, devices and enrolment (a one-time code as text and as a Q
 
 Server-rendered like the supervisor's pages (agency/pages.py: the same Jinja2 environment,
 autoescaped, the same headers and CSP; plain HTML forms, no JavaScript) and signed in the same
-way: a bearer token kept in an HttpOnly, SameSite=Strict cookie scoped to /admin, and POSTs from
-another origin refused (routes/supervisor_pages.same_origin). Services live in agency/admin.py.
+way: the token opens a server-side session (agency/web_sessions.py) whose id is kept in an
+HttpOnly, SameSite=Strict cookie scoped to /admin; every POST needs its CSRF token and this Origin. Services live in agency/admin.py.
 An administrator sees the program (who, where, how many), never a note's text.
 """
 
@@ -21,11 +21,11 @@ from sqlmodel import Session, select
 from fieldpeer.agency import admin, matching, review
 from fieldpeer.agency.pages import HEADERS, TEMPLATES
 from fieldpeer.agency.routes.common import the_agency
-from fieldpeer.agency.routes.supervisor_pages import STALE_FORM, sign_in_form
+from fieldpeer.agency.routes.supervisor_pages import STALE_FORM, sign_in_form, sign_out
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Administrator, Peer, Supervisor, Team, TeamSupervisor
 from fieldpeer.agency.unit_of_work import unit
-from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, same_origin, use_csrf
+from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, page_account, same_origin, set_session_cookie, sign_in, use_csrf
 from fieldpeer.domain import PeerRole, ServiceCriterion
 
 BASE = "/admin"
@@ -67,12 +67,7 @@ def one(fields: Fields, name: str) -> str:
 
 
 def signed_in(request: Request, action: str) -> Administrator | None:
-    token = request.cookies.get(COOKIE)
-    with unit(the_agency(request).engine) as db:  # the sign-in's access-log row is kept either way
-        try:
-            return admin.authenticate(db, f"Bearer {token}" if token else None, action)
-        except Refused:
-            return None
+    return page_account(request, Administrator, COOKIE, action)
 
 
 def guarded(action: str, handler: Handler) -> Callable[[Request], Any]:
@@ -118,21 +113,22 @@ async def login(request: Request) -> Response:
     if not (same_origin(request) and csrf_ok(request.cookies.get(PRE_SIGN_IN_COOKIE), one(fields, CSRF_FIELD))):
         return message("Not allowed", STALE_FORM)
     token = one(fields, "token").strip()
+    settings = the_agency(request).settings
     try:
         with unit(the_agency(request).engine) as db:
-            admin.authenticate(db, f"Bearer {token}", "administrator_sign_in")
+            session_id = sign_in(db, admin.authenticate(db, f"Bearer {token}", "administrator_sign_in"), settings)
     except Refused:
+        session_id = None
+    if session_id is None:
         return RedirectResponse(f"{BASE}/login?error=1", status_code=303)
     response = RedirectResponse(f"{BASE}/peers", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path=BASE, max_age=8 * 3600)
+    set_session_cookie(request, response, COOKIE, session_id, BASE, settings)
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
-    response = RedirectResponse(f"{BASE}/login", status_code=303)
-    response.delete_cookie(COOKIE, path=BASE)
-    return response
+async def logout(request: Request) -> Response:
+    return await sign_out(request, COOKIE, BASE)
 
 
 def done_of(request: Request) -> str:

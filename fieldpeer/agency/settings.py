@@ -23,6 +23,16 @@ class AgencySettings:
     max_push_plaintext: int = 8 * 1024 * 1024
     parse_workers: int = 2  # batches unsealed and validated at once, each in a worker thread
     refusal_log_seconds: float = 60.0  # unknown callers' refusals: one access-log row per action per window
+    # The supervisor and administrator pages (agency/web_sessions.py).
+    session_idle_minutes: float = 30.0  # a signed-in browser left alone this long signs in again
+    session_max_hours: float = 8.0  # and after this long whatever it does
+    credential_days: float = 180.0  # a supervisor's or administrator's token expires; `rotate-token` issues a new one
+    # Rate limits per process (agency/rate_limits.py): a burst of this many, refilled over a minute.
+    sign_in_per_minute: int = 10  # sign-in attempts per client address
+    enrol_per_minute: int = 10  # enrolment attempts per client address
+    enrol_code_attempts: int = 5  # wrong-or-right attempts per enrolment code, per minute
+    unauthenticated_per_minute: int = 120  # other requests before a caller is known, per address
+    max_form_bytes: int = 64 * 1024  # every route but the push (max_body_bytes)
 
     def as_env(self) -> dict[str, str]:
         """Every setting as an environment variable (the database URL may hold a password: the

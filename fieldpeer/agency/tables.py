@@ -248,3 +248,27 @@ class PersonIntake(AgencyTable, table=True):
     wished_experience: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     exclusions_checked_by: str = ""  # administrator id
     exclusions_checked_at: datetime | None = None
+
+
+class WebSession(AgencyTable, table=True):
+    """A browser signed in to the supervisor or administrator pages. The cookie holds a random id;
+    only its sha256 is stored, so a copy of the database signs no one in."""
+
+    __tablename__ = "agency_web_session"
+    id_hash: str = Field(primary_key=True)
+    kind: str  # "supervisor" or "administrator"
+    account_id: str = Field(index=True)
+    created_at: datetime = Field(default_factory=utc_now)
+    last_seen_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime  # the absolute end, whatever the activity
+
+
+class CredentialIssue(AgencyTable, table=True):
+    """When a supervisor's or administrator's current sign-in token stops working (written when it is
+    rotated; an account without a row expires its first token counted from its creation)."""
+
+    __tablename__ = "agency_credential_issue"
+    kind: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    issued_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime

@@ -1,6 +1,11 @@
 """Sign-in for the agency's web pages (/supervisor and /admin, one mechanism for both): CSRF
 tokens on every form, the Origin check, and server-side sessions.
 
+Sessions: signing in with the long-lived token creates a row (the random id hashed at rest, the
+account, created, last seen, absolute end); the cookie holds only the session id. A session ends
+after `session_idle_minutes` without a request, `session_max_hours` in all, on sign-out, when the
+account is closed, and when its token expires or is rotated (`fieldpeer agency rotate-token`).
+
 CSRF: a form's token is an HMAC keyed by the cookie the browser holds (the session id once
 signed in, a random pre-sign-in value on the sign-in page), so it needs no storage, works across
 worker processes and cannot be computed by another site (the cookie is HttpOnly, SameSite=Strict).
@@ -14,12 +19,20 @@ import hashlib
 import hmac
 import secrets
 from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import Request, Response
 from markupsafe import Markup
+from sqlmodel import Session, select
 
 from fieldpeer.agency.pages import TEMPLATES
+from fieldpeer.agency.service import log_access, token_hash
+from fieldpeer.agency.settings import AgencySettings
+from fieldpeer.agency.tables import Administrator, CredentialIssue, Supervisor, WebSession
+from fieldpeer.agency.unit_of_work import unit
+from fieldpeer.records import utc_now
 
 CSRF_FIELD = "csrf"
 PRE_SIGN_IN_COOKIE = "fieldpeer_sign_in"  # the sign-in form's CSRF cookie (no session yet)
@@ -57,3 +70,97 @@ def same_origin(request: Request) -> bool:
 
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+# --- Server-side sessions ---------------------------------------------------------------------------
+
+Account = TypeVar("Account", Supervisor, Administrator)
+KIND: dict[type[Supervisor] | type[Administrator], str] = {Supervisor: "supervisor", Administrator: "administrator"}
+
+
+def credential_expires(db: Session, account: Supervisor | Administrator, settings: AgencySettings) -> datetime:
+    """When the account's current token stops signing in: set at rotation, else counted from creation."""
+    issued = db.get(CredentialIssue, (KIND[type(account)], account.id))
+    return issued.expires_at if issued else account.created_at + timedelta(days=settings.credential_days)
+
+
+def credential_current(db: Session, account: Supervisor | Administrator, settings: AgencySettings, now: datetime | None = None) -> bool:
+    return (now or utc_now()) < credential_expires(db, account, settings)
+
+
+def start_session(db: Session, account: Supervisor | Administrator, settings: AgencySettings, now: datetime | None = None) -> str:
+    """A new session for a signed-in account; returns the raw id for the cookie (stored hashed only)."""
+    now = now or utc_now()
+    raw = new_secret()
+    db.add(WebSession(id_hash=token_hash(raw), kind=KIND[type(account)], account_id=account.id, created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours)))
+    return raw
+
+
+def session_account(db: Session, kind: type[Account], raw: str | None, settings: AgencySettings, action: str, now: datetime | None = None) -> Account | None:
+    """The account behind a session cookie, or None (unknown, ended, idle too long, past its absolute
+    end, account closed or its credential expired): refusals are access-logged like a bad token."""
+    now = now or utc_now()
+    row = db.get(WebSession, token_hash(raw)) if raw else None
+    account = db.get(kind, row.account_id) if row and row.kind == KIND[kind] else None
+    if row is None or account is None:
+        log_access(db, action, "refused", detail=f"no_session_{KIND[kind]}")
+        return None
+    idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+    if idle or now >= row.expires_at or account.revoked_at is not None or not credential_current(db, account, settings, now):
+        db.delete(row)
+        log_access(db, action, "refused", detail=f"session_ended_{KIND[kind]}:{account.id}")
+        return None
+    if now - row.last_seen_at > timedelta(seconds=30):  # not a write per page view
+        row.last_seen_at = now
+        db.add(row)
+    return account
+
+
+def end_session(db: Session, raw: str | None) -> None:
+    row = db.get(WebSession, token_hash(raw)) if raw else None
+    if row is not None:
+        db.delete(row)
+
+
+def end_sessions_of(db: Session, account: Supervisor | Administrator) -> None:
+    for row in db.exec(select(WebSession).where(WebSession.kind == KIND[type(account)], WebSession.account_id == account.id)).all():
+        db.delete(row)
+
+
+def rotate_token(db: Session, account: Supervisor | Administrator, settings: AgencySettings, now: datetime | None = None) -> str:
+    """A new sign-in token for the account (returned once); the old one is refused from now on and
+    every browser signed in with it signs in again."""
+    now = now or utc_now()
+    token = secrets.token_urlsafe(32)
+    account.token_hash = token_hash(token)
+    db.add(account)
+    expires = now + timedelta(days=settings.credential_days)
+    issued = db.get(CredentialIssue, (KIND[type(account)], account.id))
+    if issued is None:
+        db.add(CredentialIssue(kind=KIND[type(account)], account_id=account.id, issued_at=now, expires_at=expires))
+    else:
+        issued.issued_at, issued.expires_at = now, expires
+        db.add(issued)
+    end_sessions_of(db, account)
+    log_access(db, f"rotate_{KIND[type(account)]}_token", "ok", object_id=account.id)
+    return token
+
+
+def set_session_cookie(request: Request, response: Response, cookie: str, raw: str, path: str, settings: AgencySettings) -> None:
+    """HttpOnly, SameSite=Strict, Secure when served over TLS; the server decides when it ends."""
+    response.set_cookie(cookie, raw, httponly=True, samesite="strict", secure=request.url.scheme == "https", path=path, max_age=int(settings.session_max_hours * 3600))
+
+
+def page_account(request: Request, kind: type[Account], cookie: str, action: str) -> Account | None:
+    """The page's caller, from its session cookie, in its own unit (the refusal's log row is kept)."""
+    agency = request.app.state.agency
+    with unit(agency.engine) as db:
+        return session_account(db, kind, request.cookies.get(cookie), agency.settings, action)
+
+
+def sign_in(db: Session, account: Supervisor | Administrator, settings: AgencySettings) -> str | None:
+    """A session for an account whose token was just accepted, or None when that token has expired."""
+    if not credential_current(db, account, settings):
+        log_access(db, f"{KIND[type(account)]}_sign_in", "refused", detail=f"credential_expired:{account.id}")
+        return None
+    return start_session(db, account, settings)

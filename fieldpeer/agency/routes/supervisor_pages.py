@@ -1,8 +1,9 @@
 """The supervisor's web pages (/supervisor): sign in with the supervisor token, the review queue,
 peers and a peer's report; decisions are plain HTML forms. Rendering lives in agency/pages.py.
 
-The token lives in an HttpOnly, SameSite=Strict cookie scoped to /supervisor; POSTs from
-another origin are refused as well.
+Signing in opens a server-side session (agency/web_sessions.py): the cookie (HttpOnly,
+SameSite=Strict, scoped to /supervisor) holds the session id, never the token; every POST needs
+the form's CSRF token and this site's Origin.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Peer, Supervisor
 from fieldpeer.agency.times import local_time
 from fieldpeer.agency.unit_of_work import unit
-from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, new_secret, same_origin, use_csrf
+from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, end_session, new_secret, page_account, same_origin, set_session_cookie, sign_in, use_csrf
 from fieldpeer.config import agency_zone
 from fieldpeer.domain import AlertState
 from fieldpeer.records import utc_now
@@ -37,12 +38,7 @@ Handler = Callable[[Session, Supervisor, Request, dict[str, str]], Response]
 
 
 def signed_in(request: Request, action: str) -> Supervisor | None:
-    token = request.cookies.get(COOKIE)
-    with unit(the_agency(request).engine) as db:  # the sign-in's access-log row is kept either way
-        try:
-            return review.authenticate(db, f"Bearer {token}" if token else None, action)
-        except Refused:
-            return None
+    return page_account(request, Supervisor, COOKIE, action)
 
 
 async def form(request: Request) -> dict[str, str]:
@@ -109,21 +105,35 @@ async def login(request: Request) -> Response:
     if not sign_in_allowed(request, fields):
         return message("Not allowed", STALE_FORM)
     token = fields.get("token", "").strip()
+    settings = the_agency(request).settings
     try:
         with unit(the_agency(request).engine) as db:
-            review.authenticate(db, f"Bearer {token}", "supervisor_sign_in")
+            session_id = sign_in(db, review.authenticate(db, f"Bearer {token}", "supervisor_sign_in"), settings)
     except Refused:
+        session_id = None
+    if session_id is None:
         return RedirectResponse(f"{BASE}/login?error=1", status_code=303)
     response = RedirectResponse(f"{BASE}/queue", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path=BASE, max_age=8 * 3600)
+    set_session_cookie(request, response, COOKIE, session_id, BASE, settings)
+    return response
+
+
+async def sign_out(request: Request, cookie: str, path: str) -> Response:
+    """Ends the session on the server (a form with the session's CSRF token, from this site)."""
+    fields = parse_qs((await request.body())[:4096].decode(errors="replace"))
+    raw = request.cookies.get(cookie)
+    if not (same_origin(request) and csrf_ok(raw, (fields.get(CSRF_FIELD) or [""])[0])):
+        return message("Not allowed", STALE_FORM)
+    with unit(the_agency(request).engine) as db:
+        end_session(db, raw)
+    response = RedirectResponse(f"{path}/login", status_code=303)
+    response.delete_cookie(cookie, path=path)
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
-    response = RedirectResponse(f"{BASE}/login", status_code=303)
-    response.delete_cookie(COOKIE, path=BASE)
-    return response
+async def logout(request: Request) -> Response:
+    return await sign_out(request, COOKIE, BASE)
 
 
 def back_to(db: Session, fields: dict[str, str], done: str) -> Response:
