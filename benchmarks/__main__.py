@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import agency_load, field_store, plain_baseline, server_ingest, sync_push, unlock, web_start
+from benchmarks import agency_load, field_store, plain_baseline, review_queue, server_ingest, sync_push, unlock, web_start
 
-for module in (unlock, field_store, sync_push, plain_baseline, server_ingest, agency_load, web_start):
+for module in (unlock, field_store, sync_push, plain_baseline, server_ingest, agency_load, web_start, review_queue):
     sys.argv = [module.__name__]
     module.main()

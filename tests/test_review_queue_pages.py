@@ -255,7 +255,7 @@ def test_the_queue_and_exports_in_the_browser(tmp_path: Path) -> None:
                 page.get_by_role("heading", name="Notes awaiting review (30)").wait_for()
                 assert "Showing 1–25 of 30" in page.inner_text("main") and page.locator("article.note").count() == 25
                 returned = page.locator("article.note", has=page.locator(f"#note-{scene.returned.id}"))
-                assert f"Returned for an addendum by Lee Park, LPC" in returned.inner_text() and RETURN_COMMENT in returned.inner_text()
+                assert "Returned for an addendum by Lee Park, LPC" in returned.inner_text() and RETURN_COMMENT in returned.inner_text()
                 assert "The landlord agreed to a payment plan." in returned.inner_text() and "Keep the apartment" in returned.inner_text()
                 page.screenshot(path=str(ARTIFACTS / "queue-desk.png"), full_page=True)
                 problems["queue"] = usability_problems(page, DESK["width"])
