@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, event
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from fieldpeer.agency import admin, review, service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
-from fieldpeer.agency.tables import Device
+from fieldpeer.agency.tables import Device, Disclosure
 from fieldpeer.agency.times import local_time
 from fieldpeer.domain import ConsentKind, NoteStatus, PeerRole, SafetyAnswer
 from fieldpeer.records import Addendum, Consent, ContactNote, Goal, Person, Record, SafetyAlert
@@ -148,6 +148,9 @@ def test_the_queue_pages_filters_and_shows_each_notes_history(scene: Scene, dana
     urgent = dana.get("/supervisor/queue", params={"urgent": "1"}).text
     assert "Urgent safety alerts (1)" in urgent and "Notes awaiting review" not in urgent
 
+    peers = dana.get("/supervisor/peers").text  # each peer of her teams with what awaits them
+    assert f'id="awaiting-{scene.peers["Pat"]}">30 notes awaiting review' in peers and "Sam" not in peers
+
     # Another team's peer or person shows nothing, as an unknown id would: no error, no name.
     for params in ({"peer": scene.peers["Sam"]}, {"person": scene.persons["Sky"]}, {"peer": "no-such-peer"}):
         outside = dana.get("/supervisor/queue", params=params)
@@ -196,6 +199,9 @@ def test_exports_from_the_pages_are_team_scoped_and_ask_for_consent(scene: Scene
     assert bundle["resourceType"] == "Bundle" and {e["resource"]["resourceType"] for e in bundle["entry"]} >= {"Patient", "Encounter", "ChargeItem"}
 
     sky = dana.post("/supervisor/exports/fhir", data={"person_id": scene.persons["Sky"], "recipient": "agency records", "purpose": "Care review"})
+    with Session(scene.engine) as db:  # every export and refusal from the pages is in the disclosure log, with its purpose
+        logged = [(d.kind, d.purpose) for d in db.exec(select(Disclosure).order_by(col(Disclosure.seq))).all()]
+    assert logged == [("billing_csv", "Medicaid claims for November"), ("fhir_refused", "Housing application"), ("fhir_bundle", "Housing application")]
     assert sky.status_code == 404 and "There is no person with that id." in sky.text and "Sky" not in sky.text.replace('"Sky"', "")  # not in her teams
 
 
@@ -218,7 +224,7 @@ def count_queries(engine: Engine, work: Any) -> int:
 def test_a_filtered_page_costs_the_same_queries_at_any_length(agency_db_url: str) -> None:
     scene = build(agency_db_url)
     with Session(scene.engine) as db:
-        dana = db.exec(review.select(review.Supervisor).where(review.Supervisor.name == "Dana Reyes")).one()
+        dana = db.exec(select(review.Supervisor).where(review.Supervisor.name == "Dana Reyes")).one()
     filters = review.QueueFilters(peer_id=scene.peers["Pat"], start=date(2026, 11, 1), end=date(2026, 11, 30))
     # Pages without a returned note (a page with one asks the feed for its history: one query more, whatever the page's length).
     small = count_queries(scene.engine, lambda db: review.queue(db, dana, filters=filters, page=2, page_size=25))

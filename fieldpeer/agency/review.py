@@ -515,3 +515,9 @@ def visible_persons(session: Session, supervisor: Supervisor, peer_id: str | Non
         query = query.where(PersonRow.peer_id == peer_id)
     found = [(person_id, stored.read(PersonRecord, payload).preferred_name) for person_id, payload in session.exec(query).all()]
     return sorted(found, key=lambda p: (p[1].casefold(), p[0]))
+
+
+def awaiting_by_peer(session: Session, supervisor: Supervisor) -> dict[str, int]:
+    """How many notes await review per peer this supervisor sees (one grouped count)."""
+    query = _awaiting(select(NoteReview.peer_id, func.count()).group_by(col(NoteReview.peer_id)), visible_peer_ids(session, supervisor), QueueFilters())
+    return {peer_id: count for peer_id, count in session.exec(query).all()}

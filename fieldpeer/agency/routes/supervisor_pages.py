@@ -193,7 +193,8 @@ def close(db: Session, supervisor: Supervisor, request: Request, fields: dict[st
 
 
 def peers_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str, str]) -> Response:
-    peers = [{"id": p.id, "signed_name": review.signed_name(p)} for p in review.visible_peers(db, supervisor)]
+    waiting = review.awaiting_by_peer(db, supervisor)
+    peers = [{"id": p.id, "signed_name": review.signed_name(p), "awaiting": waiting.get(p.id, 0)} for p in review.visible_peers(db, supervisor)]
     return page("peers.html", "Peers", supervisor, peers=peers)
 
 
