@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from fieldpeer.agency import admin, service
 from fieldpeer.domain import DraftKind, PeerRole, SafetyAnswer, Zone
-from fieldpeer.records import Checkin, PeerProfile
+from fieldpeer.records import Checkin
 from fieldpeer.screens.sync_view import readable
 from fieldpeer.store import drafts, notes, outbox, people, search, sync_state, wrap
 from fieldpeer.store.profile import get_peer_profile
@@ -131,9 +131,7 @@ def test_an_administrators_edit_of_the_peer_reaches_the_phone_encrypted(agency: 
     phone = enrolled_phone(agency, tmp_path)
     before = get_peer_profile(phone.store)
     with phone.admin.session() as db:
-        peer = admin.edit_peer(db, an_admin(phone.admin), phone.peer_id, name=f"Pat {MARKER}", credentials="CPSS, CPRC", role=PeerRole.PEER_SUPPORT_SPECIALIST, team_id=None, experience=[])
-        # admin.edit_peer does not publish the profile to the peer's phones yet: this is what it should add.
-        service.publish_to_peer(db, peer.id, PeerProfile(id=peer.id, name=peer.name, role=PeerRole(peer.role), credentials=peer.credentials))
+        admin.edit_peer(db, an_admin(phone.admin), phone.peer_id, name=f"Pat {MARKER}", credentials="CPSS, CPRC", role=PeerRole.PEER_SUPPORT_SPECIALIST, team_id=None, experience=[])
         db.commit()
     assert phone.client.sync().pulled >= 1
     after = get_peer_profile(phone.store)

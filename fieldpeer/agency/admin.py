@@ -167,6 +167,8 @@ def edit_peer(session: Session, admin: Administrator, peer_id: str, *, name: str
     standing = _standing(session, peer_id)
     standing.team_id, standing.experience = _team_id(session, team_id), json.dumps(matching.known_tags(experience))
     session.add_all([peer, standing])
+    # The peer's phones show the new name and credentials after their next pull.
+    publish_to_peer(session, peer.id, records.PeerProfile(id=peer.id, name=peer.name, role=role, credentials=peer.credentials))
     _log(session, admin, "edit_peer", peer_id)
     return peer
 
