@@ -20,15 +20,19 @@ from flet.controls.base_control import BaseControl
 from fieldpeer import app, demo_data
 from fieldpeer.domain import ContactMode, ContactSetting, DraftKind, NoteStatus, OutreachOutcome
 from fieldpeer.records import ContactNote, Narrative
-from fieldpeer.screens import drafting
+from fieldpeer.screens import checkin, drafting
+from fieldpeer.screens.checkin import NOT_SENT_NO_AGENCY
 from fieldpeer.screens.drafting import guard_of
-from fieldpeer.screens.forms import parse_clock
+from fieldpeer.screens.forms import NoteForm, parse_clock
 from fieldpeer.screens.session import FieldSession, Settings
 from fieldpeer.store import drafts, notes, outbox, outreach, people, wrap
 from fieldpeer.store.profile import Profile
+from fieldpeer.sync.client import SyncClient, enrol_device
 from tests.conftest import PIN, TEST_COST, TODAY, FakeClock, make_peer
 from tests.flet_harness import ScreenHarness, walk
+from tests.servers import AgencyProcess
 from tests.test_screens import AVERY, NOW, TATUM
+from tests.test_sync_integration import Admin
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
@@ -140,7 +144,7 @@ def test_no_answer_is_an_outreach_attempt_in_three_taps_without_minutes_or_units
     notes_before = len([e for e in people.person_timeline(session.store, AVERY) if e.kind != "outreach_attempt"])
     screen.tap(f"phone-{AVERY}")
     assert screen.find("outcome-reached") and screen.visible("minutes-10")  # reached is the default
-    screen.choose("outcome", "no_answer")
+    screen.toggle("outcome-no_answer")
     assert not screen.visible("minutes-10")  # no duration for a call that did not connect
     assert "Short note (optional)" in [c.label for c in screen.controls() if isinstance(c, ft.TextField)]
     assert "Not a contact" in screen.value("attempt-hint")
@@ -157,9 +161,9 @@ def test_no_answer_is_an_outreach_attempt_in_three_taps_without_minutes_or_units
 def test_left_a_message_keeps_the_note_and_follow_up(screen: Person, session: FieldSession) -> None:
     unlock(screen)
     screen.tap(f"phone-{AVERY}")
-    screen.choose("outcome", "left_message")
+    screen.toggle("outcome-left_message")
     screen.type("Short note (optional)", "Asked her to call back about the form.")
-    screen.choose("follow-up", "2026-11-26")
+    screen.toggle("follow-up-2026-11-26")
     screen.tap("save-phone")
     [attempt] = outreach.list_outreach_attempts(session.store, AVERY)
     assert (attempt.outcome, attempt.note, str(attempt.follow_up_on)) == (OutreachOutcome.LEFT_MESSAGE, "Asked her to call back about the form.", "2026-11-26")
@@ -384,7 +388,8 @@ def test_yes_raises_the_alert_at_once_and_leaving_says_it_is_queued(screen: Pers
     assert screen.inner("text-line-0", ft.FilledButton).url == "sms:988"
     assert screen.inner("call-line-0", ft.FilledButton).url == "tel:988"
     assert screen.inner("call-supporter-0", ft.FilledButton).url == "tel:5550142"
-    assert "queued" in screen.value("alert-state")
+    assert screen.value("alert-state") == NOT_SENT_NO_AGENCY  # this test profile has no agency: never "sent"
+    assert not screen.visible("send-alert-now")
     screen.choose("safety", "unsure")
     screen.choose("safety", "yes")
     assert len([i for i in outbox.next_batch(session.store, 500) if i.record_type == "safety_alert"]) == 1  # one alert, however often chosen
@@ -412,6 +417,7 @@ def test_saving_the_check_in_reuses_the_alert_raised_on_the_answer(screen: Perso
     screen.go(f"/person/{TATUM}/checkin")
     screen.choose("safety", "unsure")
     alert = next(i for i in outbox.next_batch(session.store, 500) if i.record_type == "safety_alert")
+    screen.choose("zone", "early_warning")
     screen.tap("save-checkin")
     assert "Check-in saved. Urgent alert queued to sync first." in screen.toasts()
     batch = outbox.next_batch(session.store, 500)
@@ -431,6 +437,7 @@ def test_a_check_in_left_with_keep_as_draft_reopens_with_its_answers_and_its_ale
     screen.go(f"/person/{TATUM}/checkin")
     assert screen.field("How are you today? (in their words)").value == "Tired."
     assert screen.has("crisis-resources") and screen.has("draft-restored")
+    screen.choose("zone", "breaking_down")
     screen.tap("save-checkin")
     assert [i.record_type for i in outbox.next_batch(session.store, 500)].count("safety_alert") == 1
     assert drafts.drafts_for_person(session.store, TATUM) == []
@@ -444,3 +451,129 @@ def test_crisis_buttons_grow_with_the_largest_text_size(screen: Person, session:
     for button in ("call-line-0", "text-line-0", "call-supporter-0"):
         label = screen.inner(button, ft.FilledButton).content
         assert isinstance(label, ft.Text) and label.size >= 15 * session.text_scale and not label.no_wrap, button
+
+
+# --- what a new user found: errors that stay, contradictory defaults, a stale alert line --------
+
+
+def test_errors_clear_as_each_field_is_fixed_and_each_sits_under_its_own_field(screen: Person) -> None:
+    open_new_note(screen)  # start and end are both "now": 0 minutes
+    screen.tap("sign-note")
+    for name in ("time", "interventions", "intervention", "response", "plan"):
+        assert screen.visible(f"error-{name}"), name
+    ids = screen.identifiers()
+    assert ids.index("intervention-self_help") < ids.index("error-interventions") < min(ids.index(i) for i in ids if i.startswith("goal-"))
+    screen.tap("duration-30")
+    assert not screen.visible("error-time")  # fixed: gone before the next Sign
+    screen.toggle("intervention-self_help")
+    assert not screen.visible("error-interventions")
+    screen.type("Intervention: what you did together", "Walked to the food bank together.")
+    assert not screen.visible("error-intervention") and screen.visible("error-response")  # only what is fixed clears
+    summary = screen.value("note-error")
+    assert "Describe how the person responded." in summary and "intervention" not in summary.lower()
+    screen.type("Response: how the person responded", "Relieved.")
+    screen.type("Plan / next steps", "Go again next week.")
+    assert not screen.visible("note-error")
+
+
+def test_defaults_from_the_last_note_never_contradict_each_other() -> None:
+    form = NoteForm(person_id=AVERY)
+    form.apply_defaults(ContactMode.TELEPHONE.value, ContactSetting.COMMUNITY.value, "H0038")
+    assert (form.mode, form.setting) == ("telephone", "remote")  # a phone call did not happen in a coffee shop
+    face = NoteForm(person_id=AVERY)
+    face.apply_defaults(ContactMode.FACE_TO_FACE.value, ContactSetting.REMOTE.value, "H0038")
+    assert (face.mode, face.setting) == ("face_to_face", "")  # the peer says where
+    kept = NoteForm(person_id=AVERY)
+    kept.apply_defaults(ContactMode.FACE_TO_FACE.value, ContactSetting.HOME.value, "H0038")
+    assert (kept.mode, kept.setting) == ("face_to_face", "home")  # consistent defaults stay
+    kept.choose_mode(ContactMode.VIDEO.value)
+    assert kept.setting == "remote"
+    kept.choose_mode(ContactMode.FACE_TO_FACE.value)
+    assert kept.setting == ""
+
+
+def test_a_new_note_after_a_phone_note_in_a_coffee_shop_opens_consistent(screen: Person, session: FieldSession) -> None:
+    unlock(screen)
+    notes.save_draft(session.store, ContactNote(
+        person_id=AVERY, starts_at=datetime(2026, 11, 24, 9), ends_at=datetime(2026, 11, 24, 10), mode=ContactMode.TELEPHONE,
+        setting=ContactSetting.COMMUNITY, service_code="H0038", narrative=Narrative(intervention="x"),
+    ))
+    screen.go(f"/person/{AVERY}/note/new")
+    assert "Telephone" in texts_under(screen, "mode") and "By telephone or electronically" in texts_under(screen, "setting")
+    screen.select("mode", "face_to_face")
+    assert "Choose…" in texts_under(screen, "setting")  # not a remote setting for a meeting in person
+
+
+def test_the_check_in_zone_is_chosen_by_the_peer_before_saving(screen: Person, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}/checkin")
+    zone = next(c for c in screen.controls() if isinstance(c, ft.RadioGroup) and any(getattr(s, "identifier", "") == "zone-well" for s in walk(c.content)))
+    assert zone.value is None  # nothing pre-selected
+    screen.choose("safety", "no")
+    screen.tap("save-checkin")
+    assert screen.visible("error-zone") and screen.value("error-zone") == "Choose which part of the plan fits today."
+    assert screen.route.endswith("/checkin") and not any(e.kind == "checkin" for e in people.person_timeline(session.store, AVERY, limit=1))
+    screen.choose("zone", "triggers")
+    assert not screen.visible("error-zone")
+    screen.tap("save-checkin")
+    assert "Check-in saved." in screen.toasts()
+
+
+def test_the_phone_log_keeps_save_on_screen_and_hints_fit_the_outcome(screen: Person) -> None:
+    unlock(screen)
+    screen.tap(f"phone-{AVERY}")
+    form_column = screen.view.controls[0]
+    assert not any(getattr(c, "identifier", "") == "save-phone" for c in walk(form_column))  # a bar below the scrolling form
+    assert screen.field("Short note").hint_text == "What you talked about, what's next"
+    screen.toggle("outcome-no_answer")
+    assert "call back" not in (screen.field("Short note (optional)").hint_text or "")  # nobody answered
+    screen.toggle("outcome-left_message")
+    assert "call back" in (screen.field("Short note (optional)").hint_text or "")
+    assert screen.inner("outcome-left_message", ft.Chip).selected and not screen.inner("outcome-no_answer", ft.Chip).selected
+    screen.toggle("outcome-reached")
+    screen.type("Minutes", "25")
+    assert not screen.inner("minutes-10", ft.Chip).selected  # the chip no longer claims 10 minutes
+
+
+def test_the_crisis_panel_names_a_supporter_once() -> None:
+    from fieldpeer.records import Supporter
+    from fieldpeer.screens.checkin import supporter_label
+
+    assert supporter_label(Supporter(name="Sister (fictional)", phone="555-0142", relationship="Sister")) == "Call Sister (fictional): 555-0142"
+    assert supporter_label(Supporter(name="Jo", phone="555-0100", relationship="Neighbour")) == "Call Jo: 555-0100 (Neighbour)"
+
+
+@pytest.mark.slow
+def test_the_alert_line_follows_the_agency_sent_offline_then_send_now(agency: AgencyProcess, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = Admin(agency.db_url)
+    _, [person], code = admin.peer_with_caseload("Pat", ["Quinn"])
+    profile = Profile(tmp_path / "phone", cost=TEST_COST, clock=clock)
+    store = enrol_device(profile, agency.url, code, PIN, device_name="phone")
+    SyncClient(store).sync()  # the caseload
+    store.close()
+    profile.vault.lock()
+    session = FieldSession(profile, clock=clock, auto_sync_seconds=None)
+    monkeypatch.setattr(checkin, "POLL_SECONDS", 0.2)
+    screen = Person(app.make_main(session))
+    try:
+        unlock(screen)
+        screen.go(f"/person/{person}/checkin")
+        screen.choose("safety", "yes")  # the screen syncs at once: no waiting for the next round
+        screen.wait_for(lambda: screen.value("alert-state").startswith("Your supervisor has the alert ("), what="the agency's receipt")
+        assert [r.record_type for r in admin.received()].count("safety_alert") == 1
+        assert not screen.visible("send-alert-now")
+        screen.choose("zone", "crisis")
+        screen.tap("save-checkin")
+
+        agency.stop()  # no connection
+        screen.go(f"/person/{person}/checkin")
+        screen.choose("safety", "unsure")
+        screen.wait_for(lambda: screen.value("alert-state") == checkin.NOT_SENT_OFFLINE, timeout=60, what="the offline words")
+        assert screen.visible("send-alert-now")
+        agency.start()
+        screen.tap("send-alert-now")
+        screen.wait_for(lambda: screen.value("alert-state").startswith("Your supervisor has the alert ("), timeout=60, what="the receipt after Send now")
+        assert [r.record_type for r in admin.received()].count("safety_alert") == 2
+    finally:
+        screen.close()
+        session.lock()

@@ -145,10 +145,15 @@ class NoteForm:
         self.end = clock(end)
 
     def apply_defaults(self, mode: str, setting: str, service_code: str) -> None:
-        """Start a new note where the last one with this person left off (each can be changed)."""
+        """Start a new note where the last one with this person left off (each can be changed),
+        never with a mode and a setting that contradict each other."""
         self.mode = self.mode or mode
-        self.setting = self.setting or setting or default_setting_for(self.mode)
+        self.setting = setting_for(self.mode, self.setting or setting)
         self.service_code = service_code or self.service_code
+
+    def choose_mode(self, mode: str) -> None:
+        """A new mode carries the setting along: remote means remote, face-to-face is never remote."""
+        self.mode, self.setting = mode, setting_for(mode, self.setting)
 
     def sign_problems(self, catalog: ServiceCatalog | None = None) -> Errors:
         """Everything that stops signing, keyed by the field it belongs to (in screen order)."""
@@ -207,7 +212,7 @@ class NoteForm:
             return None, {"form": "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))}
 
 
-NOTE_FIELDS = ("day", "time", "mode", "setting", "service_code", "interventions", "goal", "intervention", "response", "plan", "follow_up", "form")
+NOTE_FIELDS = ("day", "time", "mode", "setting", "service_code", "interventions", "goal_ids", "goal", "intervention", "response", "plan", "follow_up", "form")
 """Every field that can carry an error, in the order the form shows them (the first one is scrolled to)."""
 SIGNING_FIELDS = {
     "Choose how you met (mode).": "mode",
@@ -363,7 +368,7 @@ class CheckinForm(Drafted):
     feeling_today: str = ""
     triggers: set[str] = field(default_factory=set)
     warning_signs: set[str] = field(default_factory=set)
-    zone: Zone = Zone.WELL
+    zone: Zone | None = None  # the peer chooses it with the person: never pre-selected
     actions: set[str] = field(default_factory=set)
     supporters_contacted: set[str] = field(default_factory=set)
     safety: SafetyAnswer | None = None
@@ -374,7 +379,7 @@ class CheckinForm(Drafted):
 
     def restore(self, values: dict[str, Any]) -> None:
         super().restore(values)
-        self.zone = Zone(self.zone)
+        self.zone = Zone(self.zone) if self.zone else None
         self.safety = SafetyAnswer(self.safety) if self.safety else None
 
     def plan_items(self, section: WrapSection) -> list[str]:
@@ -382,7 +387,7 @@ class CheckinForm(Drafted):
 
     def suggested_actions(self) -> list[str]:
         """The action plan of the section that matches today's zone, from the person's own plan."""
-        if not self.plan:
+        if not self.plan or self.zone is None:
             return []
         return list(self.plan.section(domain.ZONE_SECTION[self.zone]).actions)
 
@@ -399,11 +404,20 @@ class CheckinForm(Drafted):
 
     @property
     def escalation(self) -> domain.Escalation | None:
-        return domain.escalation_for(self.safety, self.zone) if self.safety else None
+        return domain.escalation_for(self.safety, self.zone or Zone.WELL) if self.safety else None
+
+    def problems(self) -> Errors:
+        """What stops saving, by field (each shown under its own question)."""
+        errors: Errors = {}
+        if self.zone is None:
+            errors["zone"] = "Choose which part of the plan fits today."
+        if self.safety is None:
+            errors["safety"] = "Ask the safety question before saving."
+        return errors
 
     def to_checkin(self) -> tuple[Checkin | None, Errors]:
-        if self.safety is None:
-            return None, {"safety": "Ask the safety question before saving."}
+        if (errors := self.problems()) or self.zone is None or self.safety is None:
+            return None, errors
         return (
             Checkin(
                 id=self.checkin_id, person_id=self.person_id, wrap_plan_id=self.plan.id if self.plan else None, feeling_today=self.feeling_today,
@@ -463,6 +477,16 @@ class WrapForm(Drafted):
 def default_setting_for(mode: str) -> str:
     """Phone, video, text and e-mail contacts happen remotely; suggest that setting."""
     return ContactSetting.REMOTE.value if mode and mode != ContactMode.FACE_TO_FACE.value else ""
+
+
+def setting_for(mode: str, setting: str) -> str:
+    """The setting that goes with `mode`: a remote mode implies the remote setting; face to face
+    keeps a place but never the remote setting (the peer chooses the place); no mode keeps it."""
+    if remote := default_setting_for(mode):
+        return remote
+    if mode == ContactMode.FACE_TO_FACE.value and setting == ContactSetting.REMOTE.value:
+        return ""
+    return setting
 
 
 def follow_up_in(days: int, today: date) -> str:

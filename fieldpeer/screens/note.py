@@ -23,7 +23,6 @@ from fieldpeer.screens.forms import (
     clock,
     contact_span,
     counted,
-    default_setting_for,
     parse_clock,
     units_estimate_text,
 )
@@ -45,10 +44,11 @@ class Section:
 
 SECTIONS = (
     Section("when", "When", ("day", "time")),
-    Section("what", "What you did", ("mode", "setting", "service_code", "interventions")),
-    Section("story", "The story (GIRP)", ("goal", "intervention", "response", "plan")),
-    Section("next", "Next steps", ("follow_up", "form")),
+    Section("what", "What you did", ("mode", "setting", "service_code", "interventions", "goal_ids")),
+    Section("story", "What happened", ("goal", "intervention", "response", "plan")),
+    Section("next", "Follow-up", ("follow_up", "form")),  # not "Next steps": the Plan / next steps field is just above
 )
+STORY_HINT = "Goal, intervention, response, plan (the GIRP format)."
 
 
 def build(ui: Ui, person_id: str | None = None, note_id: str | None = None) -> ft.View:
@@ -96,8 +96,27 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     setting_box = ft.Column([])
     roomy = shell.session.text_scale >= ROOMY_SCALE
 
+    shown: set[str] = set()  # fields whose error is on screen: re-checked on every change
+
     def changed() -> None:
         guard.poke()
+        if shown:
+            recheck()
+            shell.page.update()
+
+    def recheck() -> None:
+        """Clear an error the moment its field is right (or reword it); never add new ones while typing."""
+        found = form.sign_problems(catalog)
+        for name in list(shown):
+            line = errors[name]
+            if name in found:
+                line.content.value = found[name]  # type: ignore[union-attr]  # ui.error's content is a Text
+            else:
+                line.content.value, line.visible = "", False  # type: ignore[union-attr]
+                shown.discard(name)
+        still = [found[name] for name in NOTE_FIELDS if name in shown]
+        message.content.value = "Before signing: " + " ".join(still) if still else ""  # type: ignore[union-attr]
+        message.visible = bool(still)
 
     def refresh_units() -> None:
         units.content.value = form.units_preview(catalog)  # type: ignore[attr-defined]  # ui.text wraps its Text in Semantics
@@ -176,9 +195,9 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     # --- the what ------------------------------------------------------------------------
 
     def choose_mode(mode: str) -> None:
-        form.mode = mode
-        if not form.setting and (suggested := default_setting_for(mode)):
-            form.setting = suggested
+        before = form.setting
+        form.choose_mode(mode)  # remote modes take the remote setting; face to face drops it
+        if form.setting != before:
             setting_box.controls = [setting_menu()]
         changed()
         shell.page.update()
@@ -219,9 +238,9 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         "interventions": [
             ui.heading("Interventions"),
             ui.chips(Intervention.choices(), form.interventions, toggle(form.interventions), "intervention"),
-            *([ui.heading("Goals addressed"), ui.chips(goals, form.goal_ids, toggle(form.goal_ids), "goal")] if goals else []),
         ],
-        "goal": [ui.field("Goal / purpose of the contact", form.goal, setter("goal"), multiline=True)],
+        "goal_ids": [ui.heading("Goals addressed"), ui.chips(goals, form.goal_ids, toggle(form.goal_ids), "goal")] if goals else [],
+        "goal": [ui.text(STORY_HINT, 13, identifier="story-hint"), ui.field("Goal / purpose of the contact", form.goal, setter("goal"), multiline=True)],
         "intervention": [ui.field("Intervention: what you did together", form.intervention, setter("intervention"), multiline=True)],
         "response": [ui.field("Response: how the person responded", form.response, setter("response"), multiline=True)],
         "plan": [ui.field("Plan / next steps", form.plan, setter("plan"), multiline=True)],
@@ -239,7 +258,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
     for section in SECTIONS:
         stretch = ft.CrossAxisAlignment.STRETCH
         body = ft.Column(
-            [ft.Column([*bodies[name], errors[name]], spacing=4, key=scroll_key(f"field-{name}"), horizontal_alignment=stretch) for name in section.fields],
+            [ft.Column([*bodies[name], errors[name]], spacing=4, key=scroll_key(f"field-{name}"), horizontal_alignment=stretch) for name in section.fields if bodies[name]],
             spacing=12, horizontal_alignment=stretch,
         )
         box = SectionBox(section, body)
@@ -275,15 +294,19 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         async def press(_: Any) -> None:
             await jump(section.key)
 
-        words = ft.Text(section.title.split(" (")[0], size=ui.size(14))
-        return ft.Semantics(identifier=f"jump-{section.key}", content=ft.TextButton(content=words, on_click=ui.act(press), height=TOUCH))
+        words = ft.Text(section.title, size=ui.size(14), no_wrap=True)
+        button = ft.TextButton(content=words, on_click=ui.act(press), height=TOUCH, style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=7)))
+        return ft.Semantics(identifier=f"jump-{section.key}", content=button)
 
-    jump_bar = ft.Row([jump_button(s) for s in SECTIONS], wrap=True, spacing=0, run_spacing=0)
+    # One line at 360 px: it scrolls sideways rather than wrap (larger text sizes).
+    jump_bar = ft.Row([jump_button(s) for s in SECTIONS], spacing=0, scroll=ft.ScrollMode.AUTO)
 
     # --- errors, saving, signing -----------------------------------------------------------
 
     def show_errors(found: dict[str, str], summary: str = "") -> str | None:
         """Each message at its field; open the sections holding one; returns the first field."""
+        shown.clear()
+        shown.update(name for name in found if name != "form")
         for name, line in errors.items():
             if name != "form":
                 line.content.value = found.get(name, "")  # type: ignore[union-attr]  # ui.error's content is a Text

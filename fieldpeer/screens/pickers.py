@@ -55,3 +55,30 @@ def date_button(ui: Ui, label: str, face: ft.Text, on_click: Callable[[Any], Non
         style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=4), padding=ft.Padding.symmetric(horizontal=12, vertical=6)),
     )
     return ft.Semantics(identifier=identifier, content=ft.Container(button, height=max(TOUCH + 12, ui.size(TOUCH + 12))))
+
+
+def choice_chips(ui: Ui, options: list[tuple[str, str]], value: str, on_change: Callable[[str], None], identifier: str) -> ft.Control:
+    """One choice as a wrapping row of chips (compact where radio rows would push the form off
+    the screen): tapping one selects it and unselects the rest; tapping the chosen one keeps it."""
+    chips: dict[str, ft.Chip] = {}
+
+    def chosen(key: str) -> Callable[[Any], None]:
+        def select(_: Any) -> None:
+            for other, chip in chips.items():
+                chip.selected = other == key
+            on_change(key)
+            ui.shell.page.update()
+
+        return select
+
+    for key, label in options:
+        chips[key] = ft.Chip(label=ft.Text(label, size=ui.size(14)), selected=key == value, on_select=ui.act(chosen(key)), data=key)
+    return ft.Row(
+        [ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(chip, height=ui.target(ui.size(14)))) for key, chip in chips.items()],
+        wrap=True, spacing=6, run_spacing=4,
+    )
+
+
+def walk_chips(row: ft.Control) -> list[ft.Chip]:
+    """The chips of a `choice_chips` row (each chip's `data` is its key)."""
+    return [c.content.content for c in row.controls]  # type: ignore[attr-defined]  # Semantics > Container > Chip

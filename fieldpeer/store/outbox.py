@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, text, update
@@ -104,3 +105,11 @@ def quarantined(store: FieldStore) -> list[QuarantinedItem]:
     with store.unit() as unit:
         rows = unit.session.exec(select(OutboxRow).where(OutboxRow.state == QUARANTINED).order_by(OutboxRow.seq)).all()  # type: ignore[arg-type]
         return [QuarantinedItem(r.id, r.record_type, r.record_id, r.reason or "") for r in rows]
+
+
+def sent_at(store: FieldStore, record_type: str, record_id: str) -> datetime | None:
+    """When the agency's receipt for this record arrived (its newest version sent), or None."""
+    with store.unit() as unit:
+        query = select(OutboxRow.sent_at).where(OutboxRow.record_type == record_type, OutboxRow.record_id == record_id, OutboxRow.state == SENT)
+        found = unit.session.exec(query.order_by(OutboxRow.seq.desc()).limit(1)).first()  # type: ignore[union-attr]
+    return found
