@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import uvicorn
 from sqlmodel import Session
 
 from fieldpeer import demo_data
-from fieldpeer.agency import review, service
+from fieldpeer.agency import admin, review, service
 from fieldpeer.agency.app import AgencySettings, create_app
 from fieldpeer.app import web_app
 from fieldpeer.logs import configure_logging
@@ -24,9 +25,18 @@ from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, enrol_device
 
 
-def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str, str]:
-    """Agency server in a background thread; returns its URL, the server, a fresh enrol code
-    and a demo supervisor's sign-in token."""
+@dataclass(frozen=True)
+class DemoAgency:
+    url: str
+    server: uvicorn.Server
+    enrol_code: str
+    supervisor_token: str
+    admin_token: str
+
+
+def start_agency(data_dir: Path, port: int) -> DemoAgency:
+    """Agency server in a background thread, with a fictional peer and caseload, a fresh enrol
+    code and the sign-in tokens of a demo supervisor and a demo administrator."""
     settings = AgencySettings(db_url=f"sqlite:///{data_dir / 'agency.db'}", key_dir=data_dir / "agency-keys")
     app = create_app(settings)
     today = date.today()
@@ -38,6 +48,7 @@ def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str, s
             service.add_person(db, peer.id, person)
         code = service.create_enrol_code(db, peer.id)
         _, supervisor_token = review.add_supervisor(db, "Dana Reyes (fictional)", "LCSW")
+        _, admin_token = admin.add_administrator(db, "Sam Okafor (fictional)")
         db.commit()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, name="agency-server", daemon=True).start()
@@ -46,7 +57,7 @@ def start_agency(data_dir: Path, port: int) -> tuple[str, uvicorn.Server, str, s
         if time.monotonic() > deadline:
             raise RuntimeError("The demo agency server did not start.")
         time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, code, supervisor_token
+    return DemoAgency(f"http://127.0.0.1:{port}", server, code, supervisor_token, admin_token)
 
 
 def prepare_device(profile_dir: Path, agency_url: str, code: str) -> None:
@@ -64,14 +75,15 @@ def run_demo(data_dir: Path, port: int = 8550, agency_port: int = 8700) -> None:
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
     configure_logging(data_dir / "logs")
-    agency_url, agency, code, supervisor_token = start_agency(data_dir, agency_port)
+    agency = start_agency(data_dir, agency_port)
     profile_dir = data_dir / "device"
-    prepare_device(profile_dir, agency_url, code)
+    prepare_device(profile_dir, agency.url, agency.enrol_code)
     print(
         f"\nFieldPeer demo (every person in it is fictional)\n"
         f"  Field app:     http://127.0.0.1:{port}/   (PIN {demo_data.DEMO_PIN})\n"
-        f"  Supervisor:    {agency_url}/supervisor   (sign-in token {supervisor_token})\n"
-        f"  Agency API:    {agency_url}/openapi.json\n"
+        f"  Supervisor:    {agency.url}/supervisor   (sign-in token {agency.supervisor_token})\n"
+        f"  Administrator: {agency.url}/admin   (sign-in token {agency.admin_token})\n"
+        f"  Agency API:    {agency.url}/openapi.json\n"
         f"  Data:          {data_dir}\nPress Ctrl+C to stop.\n",
         flush=True,
     )
@@ -79,4 +91,4 @@ def run_demo(data_dir: Path, port: int = 8550, agency_port: int = 8700) -> None:
     try:
         uvicorn.run(field_app, host="127.0.0.1", port=port, log_level="warning")
     finally:
-        agency.should_exit = True
+        agency.server.should_exit = True
