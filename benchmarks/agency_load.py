@@ -30,11 +30,11 @@ from fieldpeer.agency import service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import ReceivedRecord
 from fieldpeer.domain import PeerRole
+from fieldpeer.records import Person
 from fieldpeer.store import outbox
 from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, enrol_device
 from fieldpeer.sync.wire import SEALED_MEDIA_TYPE, EntryStatus
-from fieldpeer.records import Person
 from tests.conftest import PIN, TEST_COST  # cheap scrypt: enrolling 200 phones is setup, not the measure
 from tests.servers import AgencyProcess, PostgresServer
 
@@ -85,8 +85,8 @@ def wire_rush(client: SyncClient, start: threading.Barrier) -> bool:
 
 def run(db_url: str, root: Path, devices: int, notes: int, workers: int = 1, phones: str = "wire") -> dict[str, float]:
     server = AgencyProcess(db_url, root / "keys", root / "agency.log", options=("--workers", str(workers)) if workers > 1 else ())
-    server.start()
     try:
+        server.start()
         engine = open_agency_engine(db_url)
         migrate_agency(engine)
         with Session(engine) as db:
@@ -181,7 +181,10 @@ def main() -> None:
             for key, value in found.items():
                 results.setdefault((backend, workers), {}).setdefault(key, []).append(value)
     print(f"\nFieldPeer agency under end-of-shift load: {args.devices} devices x {args.notes} notes, all syncing at once ({args.phones} phones); median of {args.repeat} run(s)\n")
-    print(f"| {'backend':<10} | {'workers':>7} | {'requests':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'push p95':>8} | {'max ms':>7} | {'wall s':>6} | {'notes/s':>7} | {'server CPU µs/note':>18} | {'errors':>6} | {'lost':>4} |")
+    print(
+        f"| {'backend':<10} | {'workers':>7} | {'requests':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'push p95':>8} | {'max ms':>7} | {'wall s':>6} "
+        f"| {'notes/s':>7} | {'server CPU µs/note':>18} | {'errors':>6} | {'lost':>4} |"
+    )
     print(f"|{'-' * 12}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 8}|{'-' * 9}|{'-' * 20}|{'-' * 8}|{'-' * 6}|")
     for (backend, workers), runs in results.items():
         r = {k: statistics.median(v) for k, v in runs.items()}

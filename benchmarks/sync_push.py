@@ -21,14 +21,14 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
+from benchmarks.field_data import write_signed_notes
 from fieldpeer.agency import service
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.tables import ReceivedRecord
-from benchmarks.field_data import write_signed_notes
 from fieldpeer.domain import PeerRole
+from fieldpeer.records import Person
 from fieldpeer.store.profile import Profile
 from fieldpeer.sync.client import SyncClient, enrol_device
-from fieldpeer.records import Person
 from tests.servers import AgencyProcess
 
 PIN = "482913"

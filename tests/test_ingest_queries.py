@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, event
@@ -114,7 +114,7 @@ def test_a_push_costs_the_same_statements_for_10_records_as_for_200(agency: Agen
 
 
 def test_rows_written_by_the_driver_read_back_like_the_orm_wrote_them(agency: Agency) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     note = complete_note(agency.persons[0].id, start=datetime(2026, 11, 3, 9, 30), minutes=40, peer_id="", status=NoteStatus.SIGNED)
     _, receipt = agency.push([note])
     assert receipt.results[0].status is EntryStatus.STORED
@@ -122,8 +122,8 @@ def test_rows_written_by_the_driver_read_back_like_the_orm_wrote_them(agency: Ag
     with Session(agency.engine) as db:
         row = db.exec(select(ReceivedRecord).where(ReceivedRecord.record_id == note.id)).one()
         assert stored.read(ContactNote, row.payload) == note
-        received_at = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=timezone.utc)
-        assert before - timedelta(seconds=1) <= received_at <= datetime.now(timezone.utc)
+        received_at = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
+        assert before - timedelta(seconds=1) <= received_at <= datetime.now(UTC)
         units = db.get(NoteUnits, note.id)
         assert units is not None and units.starts_at == datetime(2026, 11, 3, 9, 30) and units.minutes == 40 and units.units == 3
         assert db.get(NoteReview, note.id) is not None

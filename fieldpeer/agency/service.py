@@ -277,7 +277,7 @@ def records_as_received(plaintext: bytes, entry_ids: list[str]) -> list[str | No
     # A record ends where "}," (its entry's close, a comma) precedes the next entry, or "}]}" ends the batch.
     stops = [(start - 2, b"},") for start, _ in found[1:]] + [(len(plaintext) - 3, b"}]}")]
     kept: list[str | None] = []
-    for (_, begin), (stop, closer) in zip(found, stops):
+    for (_, begin), (stop, closer) in zip(found, stops, strict=True):
         piece = plaintext[begin:stop]
         exact = plaintext[stop : stop + len(closer)] == closer and piece[:1] == b"{" and piece[-1:] == b"}"
         kept.append(piece.decode() if exact and b'"record":' not in piece and b'"entry_id":' not in piece else None)
@@ -390,7 +390,7 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
 
     candidates: list[_Candidate] = []
     received = batch.received or [None] * len(batch.entries)
-    for (entry_id, record), as_received in zip(batch.entries, received):
+    for (entry_id, record), as_received in zip(batch.entries, received, strict=True):
         if entry_id in known or entry_id in results:
             results[entry_id] = (EntryStatus.DUPLICATE, "")
             continue
