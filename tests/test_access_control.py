@@ -136,7 +136,7 @@ def test_an_expired_phone_keeps_its_unsent_records(agency: AgencyProcess, tmp_pa
     assert profile.is_set_up and outbox.counts(store).pending == 1  # not wiped: only revocation wipes
 
 
-def test_strangers_cannot_grow_the_access_log(agency_db_url: str, tmp_path: Path) -> None:
+def test_strangers_cannot_grow_the_access_log(agency_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue #17, finding 8: each refusal of an unknown caller wrote a row, so anyone could grow the
     agency's database. Now the first refusal per route and reason in a window is written, the rest
     are counted and written as one row when the next window opens: every refusal is accounted
@@ -145,6 +145,8 @@ def test_strangers_cannot_grow_the_access_log(agency_db_url: str, tmp_path: Path
     import time
 
     window = 3.0
+    for name in ("ENROL_PER_MINUTE", "ENROL_CODE_ATTEMPTS"):  # the tally is measured here, not the rate limits (tests/test_rate_limits.py)
+        monkeypatch.setenv(f"FIELDPEER_AGENCY_SETTING_{name}", "1000")
     server = AgencyProcess(agency_db_url, tmp_path / "keys", tmp_path / "agency.log", options=("--refusal-log-seconds", str(window)))
     server.start()
     try:

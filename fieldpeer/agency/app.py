@@ -18,13 +18,17 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldpeer.agency import admin_pages
+from fieldpeer.agency.compression import ApiGZip
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.keys import load_or_create_agency_keys
+from fieldpeer.agency.limits import TOO_LARGE_MESSAGE, BodyLimit
+from fieldpeer.agency.rate_limits import Buckets, RateLimit
 from fieldpeer.agency.routes import ROUTERS
 from fieldpeer.agency.routes.common import Agency, error
 from fieldpeer.agency.routes.sync import TooLarge
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.settings import AgencySettings
+from fieldpeer.sync.wire import API
 
 __all__ = ["FACTORY", "AgencySettings", "app_from_env", "create_app"]
 
@@ -62,6 +66,10 @@ def create_app(settings: AgencySettings) -> FastAPI:
     async def _too_large(_: Request, __: Exception) -> JSONResponse:
         return error(413, "too_large", f"The request is larger than {settings.max_body_bytes // (1024 * 1024)} MiB. Sync sends smaller batches.")
 
+    app.state.rate_buckets = Buckets()  # this process's (each worker keeps its own)
+    app.add_middleware(BodyLimit, push_path=f"{API}/push", push_bytes=settings.max_body_bytes, other_bytes=settings.max_form_bytes)
+    app.add_middleware(RateLimit, buckets=app.state.rate_buckets)  # outside the body limit: refused before anything is read
+    app.add_middleware(ApiGZip)  # the phone API's JSON receipts (issue #18)
     app.add_middleware(ContainErrors)
     return app
 
@@ -71,12 +79,13 @@ def app_from_env() -> FastAPI:
     return create_app(AgencySettings.from_env())
 
 
-HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 HTTP_MESSAGES = {
     "bad_request": "The request body could not be read (it is not valid JSON).",
     "not_found": "There is nothing at this address.",
     "method_not_allowed": "This address does not accept that method.",
     "unsupported_media_type": "The request body is not in a format this address accepts.",
+    "too_large": TOO_LARGE_MESSAGE,
 }
 
 

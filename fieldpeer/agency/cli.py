@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from fieldpeer.agency import admin, review, service
 from fieldpeer.agency.database import current_revision, migrate_agency, open_agency_engine
 from fieldpeer.agency.serving import ServeRefused, serve
 from fieldpeer.agency.settings import AgencySettings
-from fieldpeer.agency.tables import Device
+from fieldpeer.agency.tables import Administrator, Device, Supervisor
+from fieldpeer.agency.web_sessions import rotate_token
 from fieldpeer.domain import PeerRole
 from fieldpeer.records import Person
 
@@ -85,6 +87,11 @@ def main(argv: list[str]) -> int:
     administrator.add_argument("--name", required=True)
     administrator.add_argument("--credentials", default="")
 
+    rotate = commands.add_parser("rotate-token", help="a new sign-in token for a supervisor or administrator (printed once); the old one is refused and their browsers sign in again")
+    rotate.add_argument("--kind", required=True, choices=["supervisor", "admin"])
+    rotate.add_argument("account")
+    rotate.add_argument("--days", type=float, default=AgencySettings.credential_days, help="how long the new token signs in (default: %(default)s)")
+
     revoke_supervisor = commands.add_parser("revoke-supervisor", help="close a supervisor account")
     revoke_supervisor.add_argument("supervisor")
 
@@ -100,7 +107,8 @@ def main(argv: list[str]) -> int:
             Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if bool(args.tls_cert) != bool(args.tls_key):
             parser.error("--tls-cert and --tls-key go together")
-        settings = AgencySettings(db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days, refusal_log_seconds=args.refusal_log_seconds)
+        # Every other setting from its FIELDPEER_AGENCY_SETTING_* variable (settings.py), else its default.
+        settings = replace(AgencySettings.from_env(), db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days, refusal_log_seconds=args.refusal_log_seconds)
         scheme = "https" if args.tls_cert else "http"
         workers = f", {args.workers} workers" if args.workers > 1 else ""
         try:
@@ -129,6 +137,11 @@ def main(argv: list[str]) -> int:
             elif args.command == "add-admin":
                 new_admin, token = admin.add_administrator(db, args.name, args.credentials)
                 print(f"{new_admin.id} {token}")
+            elif args.command == "rotate-token":
+                holder: Supervisor | Administrator | None = db.get(Supervisor, args.account) if args.kind == "supervisor" else db.get(Administrator, args.account)
+                if holder is None:
+                    raise LookupError(f"No {args.kind} with id {args.account}.")
+                print(rotate_token(db, holder, AgencySettings(credential_days=args.days)))
             elif args.command == "revoke-supervisor":
                 print(f"Closed supervisor account {review.revoke_supervisor(db, args.supervisor).id}.")
             elif args.command == "revoke-device":

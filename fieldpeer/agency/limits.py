@@ -1,12 +1,15 @@
 """Limits on what an unauthenticated client can make the server hold: request heads (issue #17,
-finding 7). uvicorn's httptools protocol buffers any number of headers of any size before the
-app sees the request; this subclass refuses a head over MAX_HEAD_BYTES or MAX_HEADERS with a 431
+finding 7) and bodies (BodyLimit, below). uvicorn's httptools protocol buffers any number of
+headers of any size before the app sees the request; this subclass refuses a head over MAX_HEAD_BYTES or MAX_HEADERS with a 431
 and closes the connection, before the app (and so before authentication) runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldpeer.sync.wire import ErrorBody
 
@@ -94,3 +97,55 @@ def bounded_httptools_protocol() -> type:
                 super().on_message_complete()
 
     return BoundedHttpToolsProtocol
+
+
+# --- Request bodies ---------------------------------------------------------------------------------
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A body over its route's limit: answered 413 "too_large" by the app's HTTP error handler (an
+    HTTPException, so FastAPI's body parsing passes it on rather than calling it unreadable)."""
+
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+class BodyLimit:
+    """Every route's body limit, for every route, before any of it is held: a declared Content-Length
+    over the limit is refused at once (413, nothing read); otherwise the bytes are counted as they
+    stream in and the read that crosses the limit fails. The push route takes `push_bytes` (sealed
+    batches), every other route `other_bytes` (forms and JSON requests are small)."""
+
+    def __init__(self, app: ASGIApp, push_path: str, push_bytes: int, other_bytes: int) -> None:
+        self.app, self.push_path, self.push_bytes, self.other_bytes = app, push_path, push_bytes, other_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.push_bytes if scope["path"] == self.push_path else self.other_bytes
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await too_large_response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge()
+            return message
+
+        await self.app(scope, counting, send)
+
+
+TOO_LARGE_MESSAGE = "The request is larger than this address accepts."
+
+
+async def too_large_response(scope: Scope, receive: Receive, send: Send) -> None:
+    body = ErrorBody(code="too_large", message=TOO_LARGE_MESSAGE).model_dump_json().encode()
+    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})

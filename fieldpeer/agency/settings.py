@@ -28,10 +28,10 @@ class AgencySettings:
     session_max_hours: float = 8.0  # and after this long whatever it does
     credential_days: float = 180.0  # a supervisor's or administrator's token expires; `rotate-token` issues a new one
     # Rate limits per process (agency/rate_limits.py): a burst of this many, refilled over a minute.
-    sign_in_per_minute: int = 10  # sign-in attempts per client address
-    enrol_per_minute: int = 10  # enrolment attempts per client address
+    sign_in_per_minute: int = 30  # sign-in attempts per client address
+    enrol_per_minute: int = 60  # enrolment attempts per client address (an office enrolling many phones is one address)
     enrol_code_attempts: int = 5  # wrong-or-right attempts per enrolment code, per minute
-    unauthenticated_per_minute: int = 120  # other requests before a caller is known, per address
+    unauthenticated_per_minute: int = 600  # other requests before a caller is known, per address
     max_form_bytes: int = 64 * 1024  # every route but the push (max_body_bytes)
 
     def as_env(self) -> dict[str, str]:
