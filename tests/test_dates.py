@@ -56,8 +56,8 @@ def test_durations_and_countdowns() -> None:
 
 def test_the_unlock_line_counts_down_then_warns_about_erasing() -> None:
     assert dates.pin_line(10, 0) == ""  # no wrong PIN yet: nothing to say
-    assert dates.pin_line(8, 0) == "8 tries left before this phone is erased"
-    assert dates.pin_line(1, 0) == "1 try left before this phone is erased"
+    assert dates.pin_line(8, 0) == "Wrong PIN. 8 tries left before FieldPeer erases its data on this phone."
+    assert dates.pin_line(1, 0) == "Wrong PIN. 1 try left before FieldPeer erases its data on this phone."
     assert dates.pin_line(5, 26.4) == "Try again in 0:27"
 
 
@@ -69,3 +69,14 @@ def test_a_phone_without_time_zone_data_still_opens_and_uses_its_own_zone(monkey
     monkeypatch.setattr(config, "available_timezones", set)
     settings = config.AgencySettings(time_zone="America/Los_Angeles")  # accepted: nothing to check it against
     assert settings.zone.utcoffset(datetime(2026, 11, 25)) == datetime.now().astimezone().utcoffset()
+
+
+def test_caseload_lines_say_how_long_since_when_due_and_the_latest_try() -> None:
+    today = date(2026, 11, 25)
+    assert dates.no_contact_for(date(2026, 10, 5), today) == "No contact for 51 days"
+    assert dates.no_contact_for(date(2026, 11, 24), today) == "No contact for 1 day"
+    assert dates.plan_review_words(date(2026, 10, 3), today) == "Plan review due since 3 Oct"
+    assert dates.plan_review_words(date(2025, 10, 3), today) == "Plan review due since 3 Oct 2025"
+    assert dates.plan_review_words(today, today) == "Plan review due today"
+    assert dates.tried_words(datetime(2026, 11, 25, 9, 5), "No answer", today) == "Tried today: no answer"
+    assert dates.tried_words(datetime(2026, 11, 22, 16, 0), "Left a message", today) == "Tried 3 days ago: left a message"

@@ -219,6 +219,7 @@ def test_a_peers_shift_from_enrolment_to_the_agency(shift: Shift) -> None:
         # End shift: everything confirmed, then the phone locks, and says so.
         app.tap("sync-badge")
         app.tap("end-shift")
+        app.tap("end-shift-confirm")  # End shift asks first, with the shift's summary
         app.wait_id("lock-reason", timeout=60_000)
         check_screen(app, "11-shift-ended", problems)
         said = app.by_id("lock-reason").inner_text()

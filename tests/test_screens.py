@@ -68,7 +68,7 @@ def test_a_wrong_pin_gets_one_line_with_the_tries_left_and_a_countdown_then_the_
     screen.type("PIN", "000111")
     screen.tap("unlock")
     screen.wait_for(lambda: screen.find("unlock-error").visible, what="the error")
-    assert screen.value("unlock-error") == "9 tries left before this phone is erased"
+    assert screen.value("unlock-error") == "Wrong PIN. 9 tries left before FieldPeer erases its data on this phone."
     for _ in range(4):  # the fifth wrong PIN in a row makes the peer wait 30 s
         screen.tap("unlock")
         screen.wait_for(lambda: not screen.inner("unlock", ft.FilledButton).disabled or "Try again" in screen.value("unlock-error"), what="the answer")
@@ -78,11 +78,11 @@ def test_a_wrong_pin_gets_one_line_with_the_tries_left_and_a_countdown_then_the_
     screen.wait_for(lambda: screen.value("unlock-error") == "Try again in 0:27", what="the countdown")
     clock.advance(28)
     screen.wait_for(lambda: not screen.inner("unlock", ft.FilledButton).disabled, what="Unlock to come back")
-    assert screen.value("unlock-error") == "5 tries left before this phone is erased"
-    assert [t for t in screen.texts() if "erased" in t or "Try again" in t] == [screen.value("unlock-error")]  # one line
+    assert screen.value("unlock-error") == "Wrong PIN. 5 tries left before FieldPeer erases its data on this phone."
+    assert [t for t in screen.texts() if "erases" in t or "Try again" in t] == [screen.value("unlock-error")]  # one line
     second = ScreenHarness(app.make_main(session))  # another tab says the same before any PIN is typed there
     try:
-        assert second.value("unlock-error") == "5 tries left before this phone is erased"
+        assert second.value("unlock-error") == "Wrong PIN. 5 tries left before FieldPeer erases its data on this phone."
     finally:
         second.close()
     unlock(screen)
@@ -178,7 +178,7 @@ def test_caseload_search_filters_by_name_and_says_when_nobody_matches(screen: Sc
 def test_caseload_flags_and_pending_badge(screen: ScreenHarness, session: FieldSession) -> None:
     unlock(screen)
     text = screen.text()
-    assert "No contact in 30 days" in text and "Plan review due" in text
+    assert "No contact for 31 days" in text and "Plan review due since" in text
     sync_state.set_values(session.store, {"device_id": "device-1", "server_url": "https://agency.example.org"})  # as if enrolled
     screen.go("/settings")
     screen.go("/caseload")
@@ -216,6 +216,8 @@ def test_end_shift_without_the_agency_keeps_the_phone_open_and_says_why(tmp_path
         agency.stop()  # the network is gone
         screen.go("/sync")
         screen.tap("end-shift")
+        assert screen.value("end-shift-summary").startswith("Today: 1 contact, 1 unit; 1 record waiting to reach the agency.")  # asks first
+        screen.tap("end-shift-confirm")
         assert session.is_unlocked and screen.route == "/sync"
         assert "Shift not ended: not everything has reached the agency (1 record waiting)." in " ".join(screen.toasts())
         assert screen.value("sync-status").startswith("The agency was not reached:")
@@ -502,3 +504,103 @@ def test_a_gone_record_in_the_address_bar_shows_the_caseload_with_a_message(scre
     screen.go("/note/no-such-note")
     assert screen.route == "/caseload"
     assert "That note is not on this device." in screen.toasts()
+
+
+# --- what a new user found (review at 390 and 360 px) ----------------------------------------
+
+
+def person_named(session: FieldSession, name: str) -> people.CaseloadEntry:
+    return next(e for e in people.list_caseload(session.store, TODAY).entries if e.preferred_name == name)
+
+
+def row_text(screen: ScreenHarness, person_id: str) -> str:
+    return "\n".join(c.value for c in walk(screen.find(f"person-{person_id}")) if isinstance(c, ft.Text))
+
+
+def test_an_unsigned_draft_is_not_a_contact_the_row_says_so_and_continue_draft_is_the_one_filled_button(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    casey = person_named(session, "Casey R.").person_id  # admitted, never contacted
+    assert "No contact since admission" in row_text(screen, casey)
+    screen.go(f"/person/{casey}")
+    screen.tap("new-note")
+    screen.type("Intervention: what you did together", "Went over the bus timetable together.")
+    screen.go(f"/person/{casey}")  # kept as a draft note, 0 minutes, unsigned
+    filled = [c for c in walk(screen.view) if isinstance(c, ft.FilledButton)]
+    assert len(filled) == 1 and filled[0] is screen.inner("continue-draft-note", ft.FilledButton)
+    assert screen.inner("new-note", ft.OutlinedButton) is not None  # outlined now
+    screen.go("/caseload")
+    row = row_text(screen, casey)
+    assert "Unsigned draft" in row and "No contact since admission" in row and "Last contact" not in row  # the agency says "never" too
+    assert person_named(session, "Casey R.").last_contact is None
+
+
+def test_caseload_rows_give_dates_in_one_line_the_latest_attempt_and_a_labelled_log_call_button(screen: ScreenHarness, session: FieldSession) -> None:
+    from fieldpeer.domain import OutreachOutcome
+    from fieldpeer.store import outreach
+
+    unlock(screen)
+    avery = person_named(session, "Avery A.")
+    assert avery.last_contact is not None and avery.plan_review_due_on is not None
+    days = (TODAY - avery.last_contact).days
+    due = avery.plan_review_due_on
+    row = row_text(screen, AVERY)
+    assert f"No contact for {days} days" in row and "Last contact" not in row and "in 30 days" not in row  # one line, not two
+    assert f"Plan review due since {due.day} {due:%b}" in row
+    assert "Tried" not in row
+    outreach.log_outreach_attempt(session.store, AVERY, OutreachOutcome.NO_ANSWER, attempted_at=NOW)
+    screen.go("/settings")
+    screen.go("/caseload")
+    assert "Tried today: no answer" in row_text(screen, AVERY)
+    assert f"No contact for {days} days" in row_text(screen, AVERY)  # an attempt is not a contact
+    call = screen.inner(f"phone-{AVERY}", ft.IconButton)
+    assert call.tooltip == "Log a call with Avery A." and call.icon.icon == ft.Icons.ADD_CALL  # logs a call; it does not dial
+    assert "Log call" in [c.value for c in walk(screen.find(f"phone-{AVERY}")) if isinstance(c, ft.Text)]
+
+
+def test_a_safety_alert_stays_in_the_timeline_with_its_state_when_the_check_in_never_arrives(screen: ScreenHarness, session: FieldSession) -> None:
+    from fieldpeer.domain import AlertState, SafetyAnswer
+    from fieldpeer.records import AlertStatus
+    from fieldpeer.store import wrap as wrap_store
+
+    unlock(screen)
+    alert = wrap_store.raise_safety_alert(session.store, TATUM, "checkin-discarded", SafetyAnswer.YES)  # "Yes" chosen, then the check-in discarded
+    assert alert is not None
+    screen.go(f"/person/{TATUM}")
+    line = "\n".join(c.value for c in walk(screen.find(f"timeline-{alert.id}")) if isinstance(c, ft.Text))
+    assert "Safety alert" in line and "Safety question: Yes" in line and "Open: waiting for the supervisor" in line
+    with session.store.unit() as unit:
+        from fieldpeer.store.alerts import receive_alert_status
+
+        receive_alert_status(unit, AlertStatus(id=alert.id, person_id=TATUM, state=AlertState.ACKNOWLEDGED, by="Dana Reyes, LCSW", at=datetime(2026, 1, 1, tzinfo=UTC), version=2))
+    screen.go("/caseload")
+    screen.go(f"/person/{TATUM}")
+    line = "\n".join(c.value for c in walk(screen.find(f"timeline-{alert.id}")) if isinstance(c, ft.Text))
+    assert "Supervisor following up (Dana Reyes, LCSW" in line and "Open" not in line
+
+
+def test_a_person_without_consent_says_so_on_this_phone_with_a_hint(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    screen.go(f"/person/{AVERY}")
+    assert not consents.list_consents(session.store, AVERY)
+    assert "No consent recorded on this phone." in screen.text() and "No consents on this device." not in screen.text()
+    assert screen.value("consent-hint") == "Ask before sharing information; record a consent with the Consent button."
+
+
+def test_sync_says_whose_unsigned_note_goes_as_a_draft_and_end_shift_asks_first_with_a_summary(screen: ScreenHarness, session: FieldSession) -> None:
+    unlock(screen)
+    casey = person_named(session, "Casey R.").person_id
+    screen.go(f"/person/{casey}")
+    screen.tap("new-note")
+    screen.type("Intervention: what you did together", "Went over the bus timetable together.")
+    screen.go(f"/person/{casey}")
+    sync_state.set_values(session.store, {"device_id": "device-1", "server_url": "https://agency.example.org"})  # as if enrolled
+    screen.go("/sync")
+    said = screen.value("drafts-unsigned")
+    assert said.startswith("1 unsigned note (Casey R.) — finish and sign it") and "reach the agency as drafts" in said
+    assert "stay on this phone" not in screen.text() and "locks FieldPeer" in screen.text() and "locks the phone" not in screen.text()
+    pending = session.pending().pending
+    screen.tap("end-shift")
+    summary = screen.value("end-shift-summary")
+    assert summary.startswith("Today: ") and f"1 unsigned note (Casey R.) — finish and sign it; {pending} records waiting to reach the agency." in summary
+    screen.tap("end-shift-cancel")  # Keep working: nothing sent, nothing locked
+    assert session.is_unlocked and screen.route == "/sync" and session.last_summary is None

@@ -63,3 +63,14 @@ def test_every_refusal_code_of_the_agency_has_words_for_the_peer() -> None:
     assert {"signed_note_is_final", "not_your_record", "foreign_reference"} <= codes  # the scan finds them
     assert codes <= set(REASONS), codes - set(REASONS)
     assert readable("foreign_reference:checkin") == REASONS["foreign_reference"]
+
+
+def test_end_shift_summary_says_the_day_and_whose_notes_are_unsigned() -> None:
+    from fieldpeer.screens.status_words import shift_line, unsigned_words
+
+    assert unsigned_words([]) == ""
+    assert unsigned_words(["Casey R."]) == "1 unsigned note (Casey R.) — finish and sign it"
+    assert unsigned_words(["Casey R.", "Avery A.", "Casey R."]) == "3 unsigned notes (Casey R., Avery A.) — finish and sign them"
+    assert shift_line(0, 0, [], 0) == "Today: 0 contacts, 0 units."
+    assert shift_line(1, 1, ["Casey R."], 1) == "Today: 1 contact, 1 unit; 1 unsigned note (Casey R.) — finish and sign it; 1 record waiting to reach the agency."
+    assert shift_line(3, 7, [], 2, unsaved_forms=2) == "Today: 3 contacts, 7 units; 2 unsaved forms kept on this phone; 2 records waiting to reach the agency."

@@ -38,7 +38,7 @@ def test_wrong_pin_is_refused_with_attempts_left(profile: Profile) -> None:
     with pytest.raises(WrongPin) as caught:
         profile.unlock("000111")
     assert caught.value.attempts_left == MAX_FAILED_ATTEMPTS - 1
-    assert "9 tries left before this phone is erased" in str(caught.value)
+    assert "Wrong PIN. 9 tries left before FieldPeer erases its data on this phone." in str(caught.value)
 
 
 def test_delays_escalate_and_are_enforced(profile: Profile, clock: FakeClock) -> None:
@@ -177,5 +177,5 @@ def test_the_unlock_screen_can_read_tries_left_and_the_wait_without_trying_a_pin
         profile.vault.pin_status()  # reading costs no attempt
     clock.advance(27)
     assert profile.vault.pin_status() == type(status)(5, 0.0)
-    assert pin_line(5, 0) == "5 tries left before this phone is erased"
+    assert pin_line(5, 0) == "Wrong PIN. 5 tries left before FieldPeer erases its data on this phone."
     profile.unlock(PIN).close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -28,16 +30,43 @@ FLAG_COLOURS: dict[domain.FlagKind, str] = {
 }
 
 
+def shown_flags(entry: people.CaseloadEntry, today: date) -> list[domain.Flag]:
+    """The entry's flags with the dates a peer asks about next: "No contact for 51 days" (one line,
+    so the row drops its "Last contact" line) and "Plan review due since 3 Oct"."""
+    shown: list[domain.Flag] = []
+    for flag in entry.flags:
+        if flag.kind is domain.FlagKind.NO_RECENT_CONTACT and entry.last_contact is not None:
+            flag = replace(flag, words=dates.no_contact_for(entry.last_contact, today))
+        elif flag.kind is domain.FlagKind.PLAN_REVIEW_DUE:
+            flag = replace(flag, words=dates.plan_review_words(entry.plan_review_due_on, today))
+        shown.append(flag)
+    return shown
+
+
 def flag_chips(ui: Ui, flags: list[domain.Flag], size: float = 13) -> list[ft.Control]:
     """Each flag as an icon and its words, in the flag's colour, most pressing first."""
-    chips: list[ft.Control] = []
-    for flag in flags:
-        colour = FLAG_COLOURS.get(flag.kind, ft.Colors.ON_SURFACE)
-        words = ft.Text(flag.words, size=ui.size(size), color=colour, weight=ft.FontWeight.W_600, expand=True)  # wraps, never under the call button
-        chips.append(ft.Semantics(identifier=f"flag-{flag.kind.value}", content=ft.Row(
-            [ft.Icon(getattr(ft.Icons, flag.icon), size=ui.size(size + 3), color=colour), words], spacing=4, vertical_alignment=ft.CrossAxisAlignment.START,
-        )))
-    return chips
+    return [marker(ui, f"flag-{flag.kind.value}", getattr(ft.Icons, flag.icon), flag.words, FLAG_COLOURS.get(flag.kind, ft.Colors.ON_SURFACE), size) for flag in flags]
+
+
+def marker(ui: Ui, identifier: str, icon: Any, words: str, colour: str, size: float = 13) -> ft.Control:
+    """An icon and its words in one colour (never colour alone); the words wrap, never under the call button."""
+    text = ft.Text(words, size=ui.size(size), color=colour, weight=ft.FontWeight.W_600, expand=True)
+    return ft.Semantics(identifier=identifier, content=ft.Row(
+        [ft.Icon(icon, size=ui.size(size + 3), color=colour), text], spacing=4, vertical_alignment=ft.CrossAxisAlignment.START,
+    ))
+
+
+def row_notes(ui: Ui, entry: people.CaseloadEntry, today: date) -> list[ft.Control]:
+    """What is on the phone but is not a contact: an unsigned draft note, the latest outreach attempt."""
+    notes: list[ft.Control] = []
+    if entry.draft_notes:
+        words = "Unsigned draft" if entry.draft_notes == 1 else f"{entry.draft_notes} unsigned drafts"
+        notes.append(marker(ui, f"draft-{entry.person_id}", ft.Icons.EDIT_NOTE, words, ft.Colors.INDIGO_700))
+    if entry.last_attempt is not None:
+        at, outcome = entry.last_attempt
+        if entry.last_contact is None or at.date() >= entry.last_contact:  # a contact since then says more
+            notes.append(ui.text(dates.tried_words(at, outcome.label, today), 13, identifier=f"tried-{entry.person_id}"))
+    return notes
 
 
 def going(shell: Shell, route: str) -> Callable[[Any], None]:
@@ -51,14 +80,15 @@ def person_rows(ui: Ui, entries: list[people.CaseloadEntry], search: str) -> lis
     rows: list[ft.Control] = []
     for entry in entries:
         words = [ui.text(entry.preferred_name, 16, bold=True)]
-        if entry.last_contact is not None:  # without one, the "No contact yet" flag says it: never "never" beside "30 days"
+        if entry.last_contact is not None and not entry.no_recent_contact:  # without one, a flag says it; when overdue, "No contact for N days" does
             words.append(ui.text(dates.last_contact_words(entry.last_contact, today), 13))
-        details = ft.Column([*words, *flag_chips(ui, entry.flags)], spacing=2, expand=True)
+        details = ft.Column([*words, *row_notes(ui, entry, today), *flag_chips(ui, shown_flags(entry, today))], spacing=2, expand=True)
         open_person = ft.Semantics(
             identifier=f"person-{entry.person_id}", button=True, expand=True,  # read as its text: name, last contact, flags
             content=ft.Container(details, on_click=ui.act(going(shell, f"/person/{entry.person_id}")), expand=True, padding=ft.Padding.symmetric(vertical=6)),
         )
-        call = ui.icon_button(ft.Icons.PHONE, f"Log a phone call with {entry.preferred_name}", going(shell, f"/person/{entry.person_id}/phone"), f"phone-{entry.person_id}")
+        # It records a call (it does not dial: the person page has Call): an add-call icon and a caption say so.
+        call = ui.icon_button(ft.Icons.ADD_CALL, f"Log a call with {entry.preferred_name}", going(shell, f"/person/{entry.person_id}/phone"), f"phone-{entry.person_id}", caption="Log call")
         divider = ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT))
         rows.append(ft.Container(ft.Row([open_person, call], vertical_alignment=ft.CrossAxisAlignment.CENTER), border=divider))  # the 48 px call button sets the row height
     if not rows:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, tzinfo
 
-from fieldpeer.store.vault import MAX_FAILED_ATTEMPTS
+from fieldpeer.store.vault import MAX_FAILED_ATTEMPTS, wrong_pin_words
 
 
 def wall_clock(moment: datetime, zone: tzinfo) -> datetime:
@@ -83,10 +83,33 @@ def countdown(seconds: float) -> str:
 
 
 def pin_line(attempts_left: int, wait_seconds: float) -> str:
-    """The unlock screen's one line: the wait if there is one, else how many tries are left
-    ("2 tries left before this phone is erased"). Empty when no PIN has been wrong yet."""
+    """The unlock screen's one line: the wait if there is one, else that the PIN was wrong and how
+    many tries are left (vault.wrong_pin_words). Empty when no PIN has been wrong yet."""
     if wait_seconds > 0:
         return f"Try again in {countdown(wait_seconds)}"
     if attempts_left >= MAX_FAILED_ATTEMPTS:
         return ""
-    return f"{attempts_left} {'try' if attempts_left == 1 else 'tries'} left before this phone is erased"
+    return wrong_pin_words(attempts_left)
+
+
+def short_day(day: date, today: date) -> str:
+    """ "3 Oct" (this year), "3 Oct 2025" (another year): a date inside a sentence."""
+    return f"{day.day} {day:%b}" + ("" if day.year == today.year else f" {day.year}")
+
+
+def no_contact_for(last_contact: date, today: date) -> str:
+    """One line instead of "Last contact 51 days ago" above "No contact in 30 days"."""
+    days = (today - last_contact).days
+    return f"No contact for {days} day{'' if days == 1 else 's'}"
+
+
+def plan_review_words(due_on: date | None, today: date) -> str:
+    """ "Plan review due today", "Plan review due since 3 Oct": the flag with its date."""
+    if due_on is None or due_on >= today:
+        return "Plan review due today" if due_on == today else "Plan review due"
+    return f"Plan review due since {short_day(due_on, today)}"
+
+
+def tried_words(attempted_at: datetime, outcome_label: str, today: date) -> str:
+    """ "Tried today: no answer", "Tried 3 days ago: left a message": the latest outreach attempt."""
+    return f"Tried {days_ago(attempted_at.date(), today)}: {outcome_label[:1].lower()}{outcome_label[1:]}"

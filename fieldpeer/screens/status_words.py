@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from fieldpeer.screens.forms import counted
+
 
 class Status(Enum):
     # where the records stand
@@ -87,3 +89,24 @@ def words(status: Status, *, pending: int = 0, quarantined: int = 0, error: str 
 
 def sync_words(facts: SyncFacts) -> Words:
     return words(sync_status(facts), pending=facts.pending, quarantined=facts.quarantined, error=facts.error)
+
+
+def unsigned_words(names: list[str]) -> str:
+    """ "1 unsigned note (Casey R.) — finish and sign it": whose, so the peer knows where to go."""
+    if not names:
+        return ""
+    whose = ", ".join(dict.fromkeys(names))  # each name once, oldest first
+    return f"{counted(len(names), 'unsigned note')} ({whose}) — finish and sign {'it' if len(names) == 1 else 'them'}"
+
+
+def shift_line(contacts: int, units: int, unsigned: list[str], pending: int, unsaved_forms: int = 0) -> str:
+    """End shift's one-line summary: "Today: 3 contacts, 7 units; 1 unsigned note (Casey R.) — finish
+    and sign it; 2 records waiting to reach the agency." Only what is there, beyond the day's work."""
+    parts = [f"Today: {counted(contacts, 'contact')}, {counted(units, 'unit')}"]
+    if unsigned:
+        parts.append(unsigned_words(unsigned))
+    if unsaved_forms:
+        parts.append(f"{counted(unsaved_forms, 'unsaved form')} kept on this phone")
+    if pending:
+        parts.append(f"{counted(pending, 'record')} waiting to reach the agency")
+    return "; ".join(parts) + "."

@@ -8,9 +8,9 @@ from typing import Any
 import flet as ft
 
 from fieldpeer.screens.forms import counted
-from fieldpeer.screens.status_words import Status, sync_words, words
+from fieldpeer.screens.status_words import Status, shift_line, sync_words, unsigned_words, words
 from fieldpeer.screens.widgets import Ui
-from fieldpeer.store import drafts, outbox
+from fieldpeer.store import outbox, shift
 from fieldpeer.sync.client import SyncSummary
 
 REASONS = {  # the agency's refusal codes (agency/invariants.py, SECURITY.md), in a peer's words
@@ -58,6 +58,14 @@ def build(ui: Ui) -> ft.View:
     status = ui.text(sync_words(facts).line, 16, bold=True, identifier="sync-status")
     last = ui.text(summary_text(session.last_summary) if session.last_summary else "", 14, identifier="sync-summary")
     buttons: list[ft.Control] = []
+    today = shift.shift_summary(session.store, session.today())
+    drafts_said: list[ft.Control] = []
+    if today.unsigned:  # draft notes do go to the agency, as drafts: not contacts, nothing billed
+        sent = " They reach the agency as drafts: not contacts, nothing billed, until signed." if facts.can_sync else ""
+        drafts_said.append(ui.text(f"{unsigned_words(today.unsigned)} (Continue draft on the person's page).{sent}", 14, identifier="drafts-unsigned"))
+    if today.unsaved_forms:
+        whose = ", ".join(dict.fromkeys(today.unsaved_forms))
+        drafts_said.append(ui.text(f"{counted(len(today.unsaved_forms), 'unsaved form')} ({whose}): kept on this phone only, never sent, until you save them.", 14, identifier="drafts-stay"))
 
     def say(line: str) -> None:
         status.content.value = line  # type: ignore[attr-defined]
@@ -97,9 +105,26 @@ def build(ui: Ui) -> ft.View:
     async def end_shift(_: Any) -> None:
         await run(end_of_shift=True)
 
+    def confirm_end_shift(_: Any) -> None:
+        """End shift locks FieldPeer: say what the shift holds first, and let the peer go back."""
+        if not session.can_sync:
+            shell.toast(words(Status.PRACTICE).line)
+            return
+
+        async def confirmed(event: Any) -> None:
+            shell.page.pop_dialog()
+            await end_shift(event)
+
+        line = shift_line(today.contacts, today.units, today.unsigned, session.sync_facts().pending, len(today.unsaved_forms))
+        shell.page.show_dialog(ft.AlertDialog(
+            title=ft.Text("End shift?"),
+            content=ui.text(f"{line} FieldPeer sends everything and locks once the agency has confirmed every record.", 15, identifier="end-shift-summary"),
+            actions=[ui.button("Keep working", lambda e: shell.page.pop_dialog(), "end-shift-cancel", primary=False), ui.button("End shift", confirmed, "end-shift-confirm")],
+        ))
+
     buttons = [
         ui.button("Sync now", sync_now, "sync-now", primary=False, icon=ft.Icons.SYNC, expand=True),
-        ui.button("End shift", end_shift, "end-shift", icon=ft.Icons.LOGOUT, expand=True),
+        ui.button("End shift", confirm_end_shift, "end-shift", icon=ft.Icons.LOGOUT, expand=True),
     ]
     quarantined = [ui.text(f"{q.record_type.replace('_', ' ')}: {readable(q.reason)}", 14) for q in outbox.quarantined(session.store)]
     return ui.view(
@@ -112,9 +137,8 @@ def build(ui: Ui) -> ft.View:
                 ui.text(f"Last successful sync: {session.last_sync_at()}", 14, identifier="last-sync"),
                 *([last] if session.last_summary else []),
             ] if facts.can_sync else []),
-            ui.text("End shift sends everything and locks the phone once the agency has confirmed every record.", 14),
-            *([ui.text("You have unfinished drafts: they stay on this phone for your next shift (Continue draft on the person's page).", 14, identifier="drafts-stay")]
-              if drafts.has_drafts(session.store) else []),
+            ui.text("End shift sends everything and locks FieldPeer once the agency has confirmed every record.", 14),
+            *drafts_said,
             ft.ResponsiveRow([ft.Container(b, col={"xs": 12, "sm": 6}) for b in buttons], spacing=8, run_spacing=8),
             progress,
             ui.heading("Set aside by the agency"),

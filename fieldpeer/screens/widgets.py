@@ -228,9 +228,14 @@ class Ui:
             button = ft.OutlinedButton(content=self._label(label), icon=ft.Icons.CALL, url=f"tel:{number}", style=self._button_style())
         return ft.Semantics(identifier=identifier, content=button)
 
-    def icon_button(self, icon: Any, label: str, on_click: Callable[[Any], Any], identifier: str, *, badge: str | None = None) -> ft.Control:
+    def icon_button(self, icon: Any, label: str, on_click: Callable[[Any], Any], identifier: str, *, badge: str | None = None, caption: str | None = None) -> ft.Control:
+        """`caption`: a few visible words under the icon, when the icon alone could be misread."""
         glyph = ft.Icon(icon, semantics_label=label, badge=ft.Badge(label=badge) if badge else None)
-        return ft.Semantics(identifier=identifier, content=ft.IconButton(icon=glyph, tooltip=label, on_click=self.act(on_click), width=TOUCH, height=TOUCH))
+        button: ft.Control = ft.IconButton(icon=glyph, tooltip=label, on_click=self.act(on_click), width=TOUCH, height=TOUCH)
+        if caption:  # the button keeps its 48 px target; the caption is read as part of the label already
+            words = ft.Semantics(exclude_semantics=True, content=ft.Text(caption, size=self.size(11), text_align=ft.TextAlign.CENTER))
+            button = ft.Column([button, words], spacing=0, tight=True, horizontal_alignment=ft.CrossAxisAlignment.CENTER)
+        return ft.Semantics(identifier=identifier, content=button)
 
     # --- layout ---------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import asc, desc, func
 from sqlmodel import col, select
 
 from fieldpeer import domain
@@ -118,6 +118,8 @@ class CaseloadEntry(BaseModel):
     alert_state: domain.AlertState | None = None  # OPEN, ACKNOWLEDGED (supervisor following up), or None
     follow_up_on: date | None = None  # a follow-up date not yet honoured by a contact
     flags: list[domain.Flag] = []  # most pressing first: words + icon name for each (domain.caseload_flags)
+    draft_notes: int = 0  # unsigned contact notes: not contacts until signed
+    last_attempt: tuple[datetime, domain.OutreachOutcome] | None = None  # the latest outreach attempt (local time)
 
     @property
     def flag_count(self) -> int:
@@ -145,20 +147,35 @@ def _latest_follow_ups(unit: Unit) -> dict[str, date]:
     return {person_id: follow_up for person_id, (_, follow_up) in latest.items()}
 
 
+def _latest_attempts(unit: Unit) -> dict[str, tuple[datetime, domain.OutreachOutcome]]:
+    """Per person, when the latest outreach attempt was made and how it ended (one index walk:
+    SQLite takes the bare column from the row holding the max())."""
+    rows = unit.session.exec(
+        select(col(OutreachAttemptRow.person_id), func.max(OutreachAttemptRow.attempted_at), col(OutreachAttemptRow.outcome)).group_by(col(OutreachAttemptRow.person_id))
+    ).all()
+    return {person_id: (at, domain.OutreachOutcome(outcome)) for person_id, at, outcome in rows if at is not None}
+
+
 def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
     """Active persons, sorted by need ("who needs me today?": open safety alert, returned notes,
     follow-up due, no contact in 30 days, plan review due, then the rest); `search` matches the
-    preferred name. Each entry carries its flags with words and an icon. Outreach attempts never
-    count as the last contact."""
+    preferred name. Each entry carries its flags with words and an icon. Only signed notes are
+    contacts: drafts and outreach attempts never count as the last contact."""
     needle = search.strip().casefold()
     with store.unit() as unit:
         session = unit.session
         # First and last contact per person: two index seeks each (person_id, starts_at), where a
         # GROUP BY over contact_note read every note's index entry (50,000 on a busy phone).
-        def contact(edge: Any) -> Any:
-            return select(edge(ContactNoteRow.starts_at)).where(ContactNoteRow.person_id == PersonRow.id).correlate(PersonRow).scalar_subquery()
+        # Only signed notes are contacts (the agency's rule): an unsigned draft is shown as a draft,
+        # never as "Last contact today". ORDER BY + LIMIT walks the index from one end and stops at
+        # the first signed note (a bare min()/max() with the status test would read them all).
+        def contact(order: Any) -> Any:
+            signed = (ContactNoteRow.person_id == PersonRow.id, ContactNoteRow.status == NoteStatus.SIGNED.value)
+            return select(ContactNoteRow.starts_at).where(*signed).order_by(order(ContactNoteRow.starts_at)).limit(1).correlate(PersonRow).scalar_subquery()
 
-        active = session.exec(select(PersonRow, contact(func.min), contact(func.max)).where(col(PersonRow.discharged_on).is_(None), col(PersonRow.released_at).is_(None))).all()
+        active = session.exec(select(PersonRow, contact(asc), contact(desc)).where(col(PersonRow.discharged_on).is_(None), col(PersonRow.released_at).is_(None))).all()
+        draft_notes = dict(session.exec(select(ContactNoteRow.person_id, func.count()).where(ContactNoteRow.status == NoteStatus.DRAFT.value).group_by(ContactNoteRow.person_id)).all())
+        attempts = _latest_attempts(unit)
         alert_states = alerts.alert_states(unit)
         follow_ups = _latest_follow_ups(unit)
         pending = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)).one()
@@ -193,6 +210,8 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
                 alert_state=facts.alert_state,
                 follow_up_on=domain.follow_up_pending(facts.follow_up_on, facts.last_contact),
                 flags=flags,
+                draft_notes=draft_notes.get(row.id, 0),
+                last_attempt=attempts.get(row.id),
             )
             ranked.append(((*domain.need_rank(flags), name.casefold()), entry))  # type: ignore[arg-type]
     ranked.sort(key=lambda pair: pair[0])

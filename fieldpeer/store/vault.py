@@ -55,8 +55,13 @@ class WrongPin(VaultError):
         self.attempts_left = attempts_left
         self.retry_after_seconds = retry_after_seconds
         wait = f" Try again in {round(retry_after_seconds)} seconds." if retry_after_seconds else ""
-        tries = f"{attempts_left} {'try' if attempts_left == 1 else 'tries'}"
-        super().__init__(f"That PIN is not right: {tries} left before this phone is erased.{wait}")  # the unlock screen's words
+        super().__init__(f"{wrong_pin_words(attempts_left)}{wait}")  # the unlock screen's words
+
+
+def wrong_pin_words(attempts_left: int) -> str:
+    """The one wording of a wrong PIN (unlock screen, Change PIN): it says the PIN was wrong and that
+    FieldPeer erases its own data, not the phone."""
+    return f"Wrong PIN. {attempts_left} {'try' if attempts_left == 1 else 'tries'} left before FieldPeer erases its data on this phone."
 
 
 class TryLater(VaultError):
