@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 
 from fieldpeer.domain import AlertState, SafetyAnswer
 from fieldpeer.records import AlertStatus, as_utc
+from fieldpeer.store import bulk
 from fieldpeer.store.tables import AlertStatusRow, SafetyAlertRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
 
@@ -20,16 +22,22 @@ TABLE = "alert_status"
 
 def receive_alert_status(unit: Unit, status: AlertStatus) -> None:
     """Apply a pulled status; an older one (a replayed page) never overwrites a newer one."""
-    row = unit.session.get(AlertStatusRow, status.id)
-    if row is not None and row.version >= status.version:
-        return
-    by = unit.cipher.encrypt(TABLE, status.id, "by", status.by)
-    unit.session.merge(AlertStatusRow(alert_id=status.id, person_id=status.person_id, state=status.state.value, by_enc=by, at=status.at, version=status.version))
-    alert = unit.session.get(SafetyAlertRow, status.id)
-    if alert is not None:
-        alert.resolved_at = status.at if status.state is AlertState.CLOSED else None
-        unit.session.add(alert)
-    unit.audit("alert_status_received", "safety_alert", status.id)
+    receive_alert_status_page(unit, [status])
+
+
+def receive_alert_status_page(unit: Unit, page: list[AlertStatus]) -> int:
+    """Apply a pulled page's statuses in bulk ("by" encrypted as ever) and mark the alerts raised
+    here closed or reopened; how many were newer than what was held."""
+    table = AlertStatusRow.__table__  # type: ignore[attr-defined]
+    newer = bulk.newer_only(unit, table, "alert_id", page)
+    rows = [{"alert_id": s.id, "person_id": s.person_id, "state": s.state.value, "by_enc": unit.cipher.encrypt(TABLE, s.id, "by", s.by), "at": s.at, "version": s.version} for s in newer]
+    bulk.upsert_newer(unit, table, "alert_id", rows)
+    if newer:
+        resolved = [{"alert_id": s.id, "closed_at": s.at if s.state is AlertState.CLOSED else None} for s in newer]
+        alerts_table = SafetyAlertRow.__table__  # type: ignore[attr-defined]
+        unit.session.execute(update(alerts_table).where(alerts_table.c.id == bindparam("alert_id")).values(resolved_at=bindparam("closed_at")), resolved)
+    bulk.audit_page(unit, "alert_status_received", "safety_alert", len(newer))
+    return len(newer)
 
 
 def alert_states(unit: Unit) -> dict[str, AlertState]:

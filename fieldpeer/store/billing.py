@@ -7,17 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fieldpeer.records import UnitsConfirmed
+from fieldpeer.store import bulk
 from fieldpeer.store.tables import UnitsConfirmedRow
 from fieldpeer.store.unit_of_work import Unit
 
 
 def receive_units_confirmed(unit: Unit, confirmed: UnitsConfirmed) -> None:
     """Apply the agency's figure for a note; an older figure never replaces a newer one."""
-    row = unit.session.get(UnitsConfirmedRow, confirmed.id)
-    if row is not None and row.version >= confirmed.version:
-        return
-    unit.session.merge(UnitsConfirmedRow(note_id=confirmed.id, units=confirmed.units, version=confirmed.version))
-    unit.audit("units_received", "contact_note", confirmed.id)
+    receive_units_confirmed_page(unit, [confirmed])
+
+
+def receive_units_confirmed_page(unit: Unit, page: list[UnitsConfirmed]) -> int:
+    """Apply a pulled page's figures in bulk; returns how many were newer than what was held."""
+    table = UnitsConfirmedRow.__table__  # type: ignore[attr-defined]
+    newer = bulk.newer_only(unit, table, "note_id", page)
+    bulk.upsert_newer(unit, table, "note_id", [{"note_id": c.id, "units": c.units, "version": c.version} for c in newer])
+    bulk.audit_page(unit, "units_received", "contact_note", len(newer))
+    return len(newer)
 
 
 @dataclass(frozen=True)

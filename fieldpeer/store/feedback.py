@@ -8,22 +8,37 @@ from collections import Counter
 from sqlmodel import col, select
 
 from fieldpeer.domain import ReviewState, review_after_addendum
+from fieldpeer.records import NoteFeedback, as_utc
+from fieldpeer.store import bulk
 from fieldpeer.store.tables import ContactNoteRow, NoteFeedbackRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
-from fieldpeer.records import NoteFeedback, as_utc
 
 TABLE = "note_feedback"
 
 
 def receive_feedback(unit: Unit, feedback: NoteFeedback) -> None:
     """Apply a pulled review; an older one (a replayed page) never overwrites a newer one."""
-    row = unit.session.get(NoteFeedbackRow, feedback.id)
-    if row is not None and row.version >= feedback.version:
-        return
-    comment = unit.cipher.encrypt(TABLE, feedback.id, "comment", feedback.comment)
-    reviewer = unit.cipher.encrypt(TABLE, feedback.id, "reviewer", feedback.reviewer)
-    unit.session.merge(NoteFeedbackRow(note_id=feedback.id, state=feedback.state.value, comment_enc=comment, reviewer_enc=reviewer, reviewed_at=feedback.reviewed_at, version=feedback.version))
-    unit.audit("feedback_received", "contact_note", feedback.id)
+    receive_feedback_page(unit, [feedback])
+
+
+def receive_feedback_page(unit: Unit, page: list[NoteFeedback]) -> int:
+    """Apply a pulled page's reviews in bulk (comment and reviewer encrypted as ever); how many were newer."""
+    table = NoteFeedbackRow.__table__  # type: ignore[attr-defined]
+    newer = bulk.newer_only(unit, table, "note_id", page)
+    rows = [
+        {
+            "note_id": f.id,
+            "state": f.state.value,
+            "comment_enc": unit.cipher.encrypt(TABLE, f.id, "comment", f.comment),
+            "reviewer_enc": unit.cipher.encrypt(TABLE, f.id, "reviewer", f.reviewer),
+            "reviewed_at": f.reviewed_at,
+            "version": f.version,
+        }
+        for f in newer
+    ]
+    bulk.upsert_newer(unit, table, "note_id", rows)
+    bulk.audit_page(unit, "feedback_received", "contact_note", len(newer))
+    return len(newer)
 
 
 def answered(unit: Unit, note_id: str) -> None:

@@ -22,12 +22,13 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
+from fieldpeer.records import AnyRecord, new_id, utc_now
 from fieldpeer.store import outbox, pulled, sync_state
 from fieldpeer.store.profile import Profile
+from fieldpeer.store.sync_state import TamperedSetting
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.records import AnyRecord, new_id, utc_now
-from fieldpeer.sync.transport import agency_http, check_server_url, is_certificate_failure
 from fieldpeer.sync.sealing import KeyPair, SealError, b64, open_seal, raw_private, seal, unb64
+from fieldpeer.sync.transport import InsecureServer, agency_http, check_server_url, is_certificate_failure
 from fieldpeer.sync.wire import API, SEALED_MEDIA_TYPE, EnrolRequest, EnrolResponse, EntryStatus, PullBatch, PushBatch, PushEntry, PushReceipt, Refusal, pull_context, push_context
 
 log = logging.getLogger("fieldpeer.sync")
@@ -97,6 +98,32 @@ Progress = Callable[[int, int], None]  # (done, total)
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """Where and as whom a sync goes, as saved at enrolment."""
+
+    server: str
+    device_id: str
+    token: str
+    keys: KeyPair
+    agency_box: bytes
+    agency_sign: bytes
+
+    @classmethod
+    def read(cls, store: FieldStore) -> _Settings:
+        def value(key: str) -> str:
+            return sync_state.get_value(store, key) or ""
+
+        return cls(
+            server=check_server_url(value("server_url")),
+            device_id=value("device_id"),
+            token=value("token"),
+            keys=KeyPair.from_raw(unb64(value("device_box_key")), unb64(value("device_sign_key"))),
+            agency_box=unb64(value("agency_box_key")),
+            agency_sign=unb64(value("agency_sign_key")),
+        )
+
+
 class SyncClient:
     def __init__(
         self,
@@ -112,14 +139,7 @@ class SyncClient:
         max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self.store = store
-        self.server = check_server_url(sync_state.get_value(store, "server_url") or "")
-        self.device_id = sync_state.get_value(store, "device_id") or ""
-        self.token = sync_state.get_value(store, "token") or ""
-        self.keys = KeyPair.from_raw(
-            unb64(sync_state.get_value(store, "device_box_key") or ""), unb64(sync_state.get_value(store, "device_sign_key") or "")
-        )
-        self.agency_box = unb64(sync_state.get_value(store, "agency_box_key") or "")
-        self.agency_sign = unb64(sync_state.get_value(store, "agency_sign_key") or "")
+        self._settings: _Settings | None = None  # read at the start of each sync, never here (a tampered row must not break unlock)
         self.http = http or agency_http(timeout)
         self.batch_size = batch_size
         self.max_batch_bytes = max_batch_bytes
@@ -128,6 +148,38 @@ class SyncClient:
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self._lock = threading.Lock()  # one sync at a time (auto-sync and "End shift" may overlap)
+
+    # --- Settings --------------------------------------------------------------
+
+    def _current(self) -> _Settings:
+        """The saved settings, read once per sync. Raises TamperedSetting when a sealed one does not open."""
+        if self._settings is None:
+            self._settings = _Settings.read(self.store)
+        return self._settings
+
+    @property
+    def server(self) -> str:
+        return self._current().server
+
+    @property
+    def device_id(self) -> str:
+        return self._current().device_id
+
+    @property
+    def token(self) -> str:
+        return self._current().token
+
+    @property
+    def keys(self) -> KeyPair:
+        return self._current().keys
+
+    @property
+    def agency_box(self) -> bytes:
+        return self._current().agency_box
+
+    @property
+    def agency_sign(self) -> bytes:
+        return self._current().agency_sign
 
     # --- HTTP ------------------------------------------------------------------
 
@@ -243,15 +295,15 @@ class SyncClient:
                 page = PullBatch.model_validate_json(open_seal(response.content, recipient=self.keys, sender_sign=self.agency_sign, context=pull_context(self.device_id)))
             except (SealError, ValidationError) as exc:  # cut short or altered on the way: retry, apply nothing
                 raise UnexpectedReply(UNVERIFIED) from exc
+            records = []
+            for raw in page.records:
+                try:
+                    records.append(RECORD.validate_python(raw))
+                except ValidationError:
+                    log.warning("pull: skipped a record of unknown shape")
             with self.store.unit() as unit:
-                for raw in page.records:
-                    try:
-                        record = RECORD.validate_python(raw)
-                    except ValidationError:
-                        log.warning("pull: skipped a record of unknown shape")
-                        continue
-                    pulled.apply_pulled(unit, record)  # the store knows which record goes where
-                    applied += 1
+                pulled.apply_pulled_page(unit, records)  # the store knows which record goes where, and applies runs in bulk
+                applied += len(records)
                 sync_state.set_in_unit(unit, {"pull_cursor": str(page.cursor)})  # saved with what it covers
             if not page.more:
                 return applied
@@ -262,7 +314,14 @@ class SyncClient:
         """Push then pull, retrying transient failures with backoff. Never raises for being offline."""
         with self._lock:
             summary = SyncSummary()
-            for attempt in range(self.max_attempts):
+            self._settings = None  # re-read: enrolment may have changed them, or something outside FieldPeer
+            try:
+                self._current()
+            except TamperedSetting:  # nothing sent, the outbox kept; the message says what to do
+                summary.error = sync_state.TAMPERED
+            except InsecureServer as exc:
+                summary.error = str(exc)
+            for attempt in range(0 if summary.error else self.max_attempts):
                 try:
                     pushed = self.push(progress)
                     summary.sent += pushed.sent
@@ -296,9 +355,14 @@ class SyncClient:
         return self.sync(progress)
 
     def is_online(self) -> bool:
-        """The agency answers, or a captive portal does (then a sync tells the peer to sign in)."""
+        """The agency answers, or a captive portal does (then a sync tells the peer to sign in), or
+        the saved settings no longer open (then a sync says so, without sending anything)."""
         try:
-            response = self.http.get(f"{self.server}{API}/health", timeout=5)
+            server = self.server
+        except (TamperedSetting, InsecureServer):
+            return True
+        try:
+            response = self.http.get(f"{server}{API}/health", timeout=5)
         except httpx.RequestError:
             return False
         return response.status_code == 200 or is_sign_in_page(response)
