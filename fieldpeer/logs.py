@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -33,8 +35,16 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def configure_logging(log_dir: Path) -> None:
-    handler = logging.FileHandler(private_file(private_dir(log_dir) / "fieldpeer.log"))  # appends: keeps the mode
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """Rotates at `maxBytes`, keeping `backupCount` old files; each new file is owner-only too."""
+
+    def _open(self) -> Any:
+        private_file(Path(self.baseFilename))  # created 0600 before the handler appends to it
+        return super()._open()
+
+
+def configure_logging(log_dir: Path, max_bytes: int = 1024 * 1024, keep: int = 3) -> None:
+    handler = PrivateRotatingFileHandler(private_dir(log_dir) / "fieldpeer.log", maxBytes=max_bytes, backupCount=keep)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger("fieldpeer")
     root.setLevel(logging.INFO)

@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.web_client import PageClient
+
 
 def test_text_walkthrough(tmp_path: Path) -> None:
     result = subprocess.run(
@@ -60,7 +62,9 @@ def test_demo_command_serves_the_field_app_with_an_enrolled_demo_caseload(tmp_pa
         assert f"http://127.0.0.1:{port}/" in banner and "PIN 246810" in banner
         assert httpx.get(f"http://127.0.0.1:{agency_port}/api/v1/health", timeout=5).status_code == 200
         token = banner.split("sign-in token ")[1].split(")")[0]
-        queue = httpx.get(f"http://127.0.0.1:{agency_port}/supervisor/queue", cookies={"fieldpeer_supervisor": token}, timeout=5)
+        with PageClient(f"http://127.0.0.1:{agency_port}", timeout=5) as supervisor:
+            supervisor.sign_in("/supervisor", token)
+            queue = supervisor.get("/supervisor/queue")
         assert queue.status_code == 200 and "Notes awaiting review (" in queue.text and "Notes awaiting review (0)" not in queue.text
         with phone_browser(ARTIFACTS) as app:
             app.open(f"http://127.0.0.1:{port}/")
