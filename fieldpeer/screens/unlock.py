@@ -32,7 +32,7 @@ def build(ui: Ui) -> ft.View:
     buttons: list[ft.Control] = []
 
     def show_pin_status() -> float:
-        """One line from the vault's counter: "2 tries left before this phone is erased", or
+        """One line from the vault's counter: "Wrong PIN. 2 tries left before FieldPeer erases its data on this phone.", or
         "Try again in 0:27" with Unlock off. Returns the seconds still to wait."""
         status = vault.pin_status()
         ui.show_error(message, pin_line(status.attempts_left, status.wait_seconds))

@@ -141,7 +141,7 @@ def _dek_aad(key_version: int) -> bytes:
 class PinStatus:
     """What the unlock screen says before a PIN is tried (reading it costs no attempt)."""
 
-    attempts_left: int  # wrong PINs left before this phone is erased
+    attempts_left: int  # wrong PINs left before FieldPeer erases its data
     wait_seconds: float  # 0 when a PIN may be tried now
 
     @property
