@@ -42,6 +42,7 @@ def as_left_by_version_10(engine: Engine, sync_settings: dict[str, str] | None =
     address and keys in clear (`sync_settings`)."""
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE person DROP COLUMN released_at")
+        conn.exec_driver_sql("DROP INDEX ix_contact_note_draft")  # schema 13
         for key, value in (sync_settings or {}).items():
             conn.exec_driver_sql("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", (key, value))
         conn.exec_driver_sql("PRAGMA user_version = 10")

@@ -230,6 +230,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the agency address and public keys encrypted and authenticated like the token (issue #13)",
         (_seal_sync_settings,),
     ),
+    Migration(
+        13,
+        "find unsigned draft notes (the caseload's 'Unsigned draft', End shift) without reading every note",
+        ("CREATE INDEX ix_contact_note_draft ON contact_note (person_id) WHERE status = 'draft'",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
