@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldpeer.agency import admin_pages
 from fieldpeer.agency.compression import ApiGZip
-from fieldpeer.agency.compression import ApiGZip
 from fieldpeer.agency.database import migrate_agency, open_agency_engine
 from fieldpeer.agency.keys import load_or_create_agency_keys
 from fieldpeer.agency.limits import TOO_LARGE_MESSAGE, BodyLimit
@@ -70,7 +69,6 @@ def create_app(settings: AgencySettings) -> FastAPI:
     app.state.rate_buckets = Buckets()  # this process's (each worker keeps its own)
     app.add_middleware(BodyLimit, push_path=f"{API}/push", push_bytes=settings.max_body_bytes, other_bytes=settings.max_form_bytes)
     app.add_middleware(RateLimit, buckets=app.state.rate_buckets)  # outside the body limit: refused before anything is read
-    app.add_middleware(ApiGZip)  # the phone API's JSON receipts (issue #18)
     app.add_middleware(ApiGZip)  # the phone API's JSON receipts (issue #18)
     app.add_middleware(ContainErrors)
     return app
