@@ -45,7 +45,8 @@ class CountingTransport(httpx.HTTPTransport):
         response = super().handle_request(request)
         response.read()
         headers = sum(len(k) + len(v) + 4 for k, v in [*request.headers.raw, *response.headers.raw])
-        self.bytes += len(request.content) + len(response.content) + headers + 32  # + request/status lines
+        # The body as it crossed the wire (gzip'd receipts), not as httpx inflated it.
+        self.bytes += len(request.content) + response.num_bytes_downloaded + headers + 32  # + request/status lines
         self.requests += 1
         return response
 
