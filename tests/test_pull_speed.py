@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
@@ -19,10 +20,12 @@ from fieldpeer.store import alerts, billing, feedback, notes, outbox, people, pu
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.tables import AuditEventRow
 from fieldpeer.store.unit_of_work import FieldStore
+from fieldpeer.sync.client import SyncClient
+from fieldpeer.sync.wire import API
 from tests.conftest import PIN, TEST_COST, complete_note
 from tests.servers import AgencyProcess
 from tests.test_device_followups import Listener, attacker, overwrite  # noqa: F401 - attacker is a fixture
-from tests.test_sync_integration import enrolled_phone
+from tests.test_sync_integration import enrolled_phone, no_sleep
 
 AT = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
@@ -99,3 +102,18 @@ def test_a_tampered_agency_address_neither_breaks_unlock_nor_auto_sync_and_sends
         assert phone.admin.received(record_type="contact_note") == []
     finally:
         session.lock()
+
+
+@pytest.mark.parametrize("agency_db_url", ["sqlite"], indirect=True)
+def test_push_receipts_arrive_gzipped_while_sealed_pulls_and_web_pages_do_not(agency: AgencyProcess, tmp_path: Path) -> None:
+    phone = enrolled_phone(agency, tmp_path)
+    for n in range(12):  # a receipt over the 500-byte threshold
+        notes.log_phone_contact(phone.store, phone.person_ids[0], 10, f"Call {n}.", ended_at=datetime(2026, 11, 25, 9, n))
+    seen: list[tuple[str, str]] = []
+    http = httpx.Client(event_hooks={"response": [lambda r: seen.append((r.request.url.path, r.headers.get("content-encoding", "")))]})
+    summary = SyncClient(phone.store, http=http, sleep=no_sleep).sync()
+    assert summary.ok and summary.sent == 12
+    assert (f"{API}/push", "gzip") in seen
+    assert all(encoding == "" for path, encoding in seen if path == f"{API}/pull")  # gzip'd inside the seal already
+    page = httpx.get(f"{agency.url}/supervisor", headers={"Accept-Encoding": "gzip"}, follow_redirects=True)  # the sign-in page
+    assert len(page.content) > 500 and "content-encoding" not in page.headers  # CSRF tokens beside typed text: never compressed
