@@ -91,6 +91,9 @@ def test_tokens_expire_and_rotate(agency: AgencyProcess) -> None:
         assert db.get(Supervisor, old.id) is not None
     with PageClient(agency.url) as browser:
         assert browser.sign_in("/supervisor", old_token).headers["location"] == "/supervisor/login?error=1"
+    expired_api = httpx.get(f"{agency.url}/api/v1/review/queue", headers={"Authorization": f"Bearer {old_token}"})
+    assert expired_api.status_code == 401 and "expired" in expired_api.json()["message"]  # the API refuses it too
+    assert httpx.get(f"{agency.url}/api/v1/review/queue", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
     with helper.session() as db:
         assert any(e.detail == f"credential_expired:{old.id}" for e in db.exec(select(AccessEvent)).all())
 

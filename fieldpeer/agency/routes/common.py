@@ -20,6 +20,7 @@ from fieldpeer.agency.service import Refused
 from fieldpeer.agency.settings import AgencySettings
 from fieldpeer.agency.tables import Device, Supervisor
 from fieldpeer.agency.unit_of_work import unit
+from fieldpeer.agency.web_sessions import credential_current
 from fieldpeer.sync.sealing import KeyPair
 from fieldpeer.sync.wire import ErrorBody, Refusal
 
@@ -102,9 +103,17 @@ def supervisor_for(action: str) -> Callable[..., Supervisor]:
     def dependency(agency: AgencyDep, authorization: Annotated[str | None, Header()] = None) -> Supervisor:
         with unit(agency.engine) as db:
             try:
-                return review.authenticate(db, authorization, action)
+                return current_credential(db, review.authenticate(db, authorization, action), agency.settings)
             except Refused as exc:
                 tally_stranger(agency, db, action, exc, authorization)
                 raise
 
     return dependency
+
+
+def current_credential(db: Session, supervisor: Supervisor, settings: AgencySettings) -> Supervisor:
+    """A supervisor's token past its expiry is refused on the API as on the pages (web_sessions)."""
+    if not credential_current(db, supervisor, settings):
+        service.log_access(db, "supervisor_api", "refused", detail=f"credential_expired:{supervisor.id}")
+        raise Refused(Refusal.UNAUTHENTICATED, "This sign-in token has expired. Ask an administrator for a new one.", 401)
+    return supervisor
