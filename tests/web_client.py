@@ -18,7 +18,7 @@ class PageClient(httpx.Client):
         self.origin = base_url.rstrip("/")
         self.csrf = ""
 
-    def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+    def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
         if method.upper() == "POST":
             headers = dict(kwargs.pop("headers", None) or {})
             headers.setdefault("Origin", self.origin)
