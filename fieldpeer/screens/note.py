@@ -295,7 +295,7 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
             await jump(section.key)
 
         words = ft.Text(section.title, size=ui.size(14), no_wrap=True)
-        button = ft.TextButton(content=words, on_click=ui.act(press), height=TOUCH, style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=7)))
+        button = ft.TextButton(content=words, on_click=ui.act(press), height=TOUCH, style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=4)))
         return ft.Semantics(identifier=f"jump-{section.key}", content=button)
 
     # One line at 360 px: it scrolls sideways rather than wrap (larger text sizes).

@@ -11,6 +11,7 @@ import flet as ft
 
 from fieldpeer.domain import OutreachOutcome
 from fieldpeer.screens import pickers
+from fieldpeer.screens.drafting import tall
 from fieldpeer.screens.forms import PHONE_OUTCOMES, QUICK_MINUTES, REACHED, PhoneForm, counted, follow_up_in
 from fieldpeer.screens.widgets import Ui
 from fieldpeer.store import notes, outreach, people
@@ -35,7 +36,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
     minutes_field = ui.field("Minutes", form.minutes, lambda v: type_minutes(v), number=True)
     summary = ui.field(NOTE_LABEL, "", lambda v: setattr(form, "summary", v), multiline=True, hint=NOTE_HINT, autofocus=True)
     summary.min_lines = 2  # grows as they type; two lines keep Save on the screen at 360x740
-    minute_chips = pickers.choice_chips(ui, [(str(m), f"{m} min") for m in QUICK_MINUTES], form.minutes, lambda v: pick_minutes(v), "minutes")
+    minute_chips = pickers.choice_chips(ui, [(str(m), f"{m} min") for m in QUICK_MINUTES], form.minutes, lambda v: pick_minutes(v), "minutes", checkmark=False)
     duration = ft.Column([ui.heading("How long?"), minute_chips, minutes_field], spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     attempt_hint = ui.text("Not a contact: it is kept and reported, bills nothing, and does not count as this month's contact.", 14, identifier="attempt-hint")
     save_button = ui.button("Save phone call", lambda e: save(), "save-phone", icon=ft.Icons.CHECK)
@@ -94,5 +95,6 @@ def build(ui: Ui, person_id: str) -> ft.View:
         ],
         back="/caseload",
     )
-    view.controls.append(ft.Container(save_button, padding=ft.Padding.only(top=8)))  # below the scrolling form: always on screen
+    save_button.expand = True  # the bar's whole width
+    view.controls.append(ft.Container(ft.Row([tall(ui, save_button)]), padding=ft.Padding.only(top=8)))  # below the scrolling form: always on screen
     return view

@@ -57,9 +57,12 @@ def date_button(ui: Ui, label: str, face: ft.Text, on_click: Callable[[Any], Non
     return ft.Semantics(identifier=identifier, content=ft.Container(button, height=max(TOUCH + 12, ui.size(TOUCH + 12))))
 
 
-def choice_chips(ui: Ui, options: list[tuple[str, str]], value: str, on_change: Callable[[str], None], identifier: str) -> ft.Control:
+def choice_chips(
+    ui: Ui, options: list[tuple[str, str]], value: str, on_change: Callable[[str], None], identifier: str, *, checkmark: bool = True,
+) -> ft.Control:
     """One choice as a wrapping row of chips (compact where radio rows would push the form off
-    the screen): tapping one selects it and unselects the rest; tapping the chosen one keeps it."""
+    the screen): tapping one selects it and unselects the rest; tapping the chosen one keeps it.
+    `checkmark=False` for short options that must share one row at 360 px (the fill still shows it)."""
     chips: dict[str, ft.Chip] = {}
 
     def chosen(key: str) -> Callable[[Any], None]:
@@ -72,7 +75,9 @@ def choice_chips(ui: Ui, options: list[tuple[str, str]], value: str, on_change: 
         return select
 
     for key, label in options:
-        chips[key] = ft.Chip(label=ft.Text(label, size=ui.size(14)), selected=key == value, on_select=ui.act(chosen(key)), data=key)
+        chips[key] = ft.Chip(
+            label=ft.Text(label, size=ui.size(14)), selected=key == value, show_checkmark=checkmark, on_select=ui.act(chosen(key)), data=key,
+        )
     return ft.Row(
         [ft.Semantics(identifier=f"{identifier}-{key}", content=ft.Container(chip, height=ui.target(ui.size(14)))) for key, chip in chips.items()],
         wrap=True, spacing=6, run_spacing=4,
