@@ -66,5 +66,5 @@ def _default(column: Column[Any]) -> Any:
     if default is None:
         return None
     if default.is_callable:
-        return default.arg(None)  # type: ignore[attr-defined,operator]  # SQLAlchemy wraps it to take an execution context
+        return default.arg(None)  # type: ignore[attr-defined]  # SQLAlchemy wraps it to take an execution context
     return default.arg  # type: ignore[attr-defined]

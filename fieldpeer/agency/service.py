@@ -95,7 +95,7 @@ def add_person(session: Session, peer_id: str, person: records.Person) -> Person
 
 def publish_to_peer(session: Session, peer_id: str, record: records.Record) -> None:
     """Queue any record (a plan, feedback) for a peer's devices."""
-    session.add(FeedEntry(peer_id=peer_id, record_type=getattr(record, "record_type"), record_id=record.id, payload=record.model_dump_json()))
+    session.add(FeedEntry(peer_id=peer_id, record_type=record.record_type, record_id=record.id, payload=record.model_dump_json()))
 
 
 def create_enrol_code(session: Session, peer_id: str, ttl: timedelta = timedelta(hours=24), now: datetime | None = None) -> str:
@@ -299,13 +299,13 @@ def parse_batch(plaintext: bytes) -> ParsedBatch:
         loose = PushBatch.model_validate_json(plaintext)
         if len(loose.entries) > MAX_ENTRIES:
             raise BatchTooBig("too_many_entries", f"A batch holds at most {MAX_ENTRIES:,} entries. Sync sends smaller batches.") from None
-    entries: list[tuple[str, Any]] = []
+    checked: list[tuple[str, Any]] = []  # each entry's record, or why it was refused
     for entry in loose.entries:
         try:
-            entries.append((entry.entry_id, RECORD.validate_python(entry.record)))
+            checked.append((entry.entry_id, RECORD.validate_python(entry.record)))
         except ValidationError as exc:
-            entries.append((entry.entry_id, _invalid_reason(exc)))
-    return ParsedBatch(loose.batch_id, entries)
+            checked.append((entry.entry_id, _invalid_reason(exc)))
+    return ParsedBatch(loose.batch_id, checked)
 
 
 def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], invariants.Held]:
@@ -550,7 +550,7 @@ def pull(session: Session, device: Device, cursor: int, limit: int = 500) -> Pul
     ).all()
     page = rows[:limit]
     log_access(session, "pull", "ok", device=device, object_id=str(cursor), detail=f"records={len(page)}")
-    return PullBatch(cursor=page[-1].seq if page else cursor, more=len(rows) > limit, records=[json.loads(r.payload) for r in page])  # type: ignore[misc]
+    return PullBatch(cursor=page[-1].seq if page else cursor, more=len(rows) > limit, records=[json.loads(r.payload) for r in page])
 
 
 def received_records(session: Session, peer_id: str | None = None, record_type: str | None = None) -> list[ReceivedRecord]:

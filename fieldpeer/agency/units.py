@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from fieldpeer import domain
@@ -65,9 +66,9 @@ def confirm(session: Session, peer_id: str, notes: Sequence[ContactNote]) -> Non
         return
     keys = {day_key(peer_id, n) for n in notes}
     # By peer and day (a batch spans few days), then by person here: far fewer parameters than (peer, person, day) tuples.
-    same_days = session.exec(
-        select(NoteUnits.note_id, NoteUnits.person_id, NoteUnits.day, NoteUnits.starts_at, NoteUnits.minutes, NoteUnits.service_code, NoteUnits.units, NoteUnits.version)
-        .where(NoteUnits.peer_id == peer_id, col(NoteUnits.day).in_({day for _, _, day in keys}))
+    same_days = session.execute(  # SQLAlchemy's select: sqlmodel's overloads stop at four columns
+        sa_select(*(col(c) for c in (NoteUnits.note_id, NoteUnits.person_id, NoteUnits.day, NoteUnits.starts_at, NoteUnits.minutes, NoteUnits.service_code, NoteUnits.units, NoteUnits.version)))
+        .where(col(NoteUnits.peer_id) == peer_id, col(NoteUnits.day).in_({day for _, _, day in keys}))
     ).all()
     rows = [row for row in same_days if (peer_id, row.person_id, row.day) in keys]
     known = {row.note_id for row in rows}
