@@ -65,7 +65,8 @@ def build(ui: Ui) -> ft.View:
         drafts_said.append(ui.text(f"{unsigned_words(today.unsigned)} (Continue draft on the person's page).{sent}", 14, identifier="drafts-unsigned"))
     if today.unsaved_forms:
         whose = ", ".join(dict.fromkeys(today.unsaved_forms))
-        drafts_said.append(ui.text(f"{counted(len(today.unsaved_forms), 'unsaved form')} ({whose}): kept on this phone only, never sent, until you save them.", 14, identifier="drafts-stay"))
+        them = "it" if len(today.unsaved_forms) == 1 else "them"
+        drafts_said.append(ui.text(f"{counted(len(today.unsaved_forms), 'unsaved form')} ({whose}): kept on this phone only, never sent, until you save {them}.", 14, identifier="drafts-stay"))
 
     def say(line: str) -> None:
         status.content.value = line  # type: ignore[attr-defined]
