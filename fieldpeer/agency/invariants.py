@@ -1,6 +1,6 @@
 """What the agency enforces on every pushed record, whatever the device says (issue #17).
 
-Pure rules over a record and what the agency already holds about it; service.ingest gathers
+Pure rules over a record and what the agency already holds about it; service.store_batch gathers
 that state in a fixed number of queries per batch and stores only what passes. A refusal is a
 code (and ids), never record content: the phone shows it beside the quarantined item.
 
