@@ -298,8 +298,8 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         button = ft.TextButton(content=words, on_click=ui.act(press), height=TOUCH, style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=4)))
         return ft.Semantics(identifier=f"jump-{section.key}", content=button)
 
-    # One line at 360 px: it scrolls sideways rather than wrap (larger text sizes).
-    jump_bar = ft.Row([jump_button(s) for s in SECTIONS], spacing=0, scroll=ft.ScrollMode.AUTO)
+    # Tight padding: one line at 360 px at the normal text size; larger text wraps (never off screen).
+    jump_bar = ft.Row([jump_button(s) for s in SECTIONS], wrap=True, spacing=0, run_spacing=0)
 
     # --- errors, saving, signing -----------------------------------------------------------
 

@@ -90,7 +90,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
             duration,
             summary,
             ui.heading("Follow up"),
-            pickers.choice_chips(ui, follow_ups, NO_FOLLOW_UP, lambda v: setattr(form, "follow_up", "" if v == NO_FOLLOW_UP else v), "follow-up"),
+            pickers.choice_chips(ui, follow_ups, NO_FOLLOW_UP, lambda v: setattr(form, "follow_up", "" if v == NO_FOLLOW_UP else v), "follow-up", checkmark=False),
             message,
         ],
         back="/caseload",
