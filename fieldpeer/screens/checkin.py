@@ -147,7 +147,9 @@ def build(ui: Ui, person_id: str) -> ft.View:
 
     def action_chips() -> list[ft.Control]:
         options = sorted(set(form.suggested_actions()) | form.actions)
-        return [ui.chips([(a, a) for a in options], form.actions, toggle(form.actions), "action")] if options else [ui.text("Their plan lists no actions for this zone yet.", 14)]
+        if options:
+            return [ui.chips([(a, a) for a in options], form.actions, toggle(form.actions), "action")]
+        return [ui.text("Their plan lists no actions for this zone yet." if form.zone else "Choose the part of the plan above: its action steps show here.", 14)]
 
     def choose_zone(value: str) -> None:
         form.zone = Zone(value)
