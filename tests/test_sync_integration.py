@@ -292,7 +292,7 @@ def test_headless_sync_command(agency: AgencyProcess, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "sent 1," in result.stdout and "pending 0" in result.stdout and "pulled 1" in result.stdout
     wrong = subprocess.run([sys.executable, "-m", "fieldpeer.cli", "sync", "--profile", str(profile.root)], capture_output=True, text=True, env={**env, "FIELDPEER_PIN": "000111"}, timeout=120)
-    assert wrong.returncode == 1 and "not right" in wrong.stderr
+    assert wrong.returncode == 1 and "Wrong PIN." in wrong.stderr
 
 
 def test_the_unlocked_app_sends_what_is_saved_without_being_asked(agency: AgencyProcess, tmp_path: Path) -> None:
