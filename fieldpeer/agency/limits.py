@@ -126,7 +126,7 @@ class BodyLimit:
         limit = self.push_bytes if scope["path"] == self.push_path else self.other_bytes
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await too_large_response(scope, receive, send)
+            await too_large_response(scope, receive, send, limit)
             return
         seen = 0
 
@@ -145,7 +145,13 @@ class BodyLimit:
 TOO_LARGE_MESSAGE = "The request is larger than this address accepts."
 
 
-async def too_large_response(scope: Scope, receive: Receive, send: Send) -> None:
-    body = ErrorBody(code="too_large", message=TOO_LARGE_MESSAGE).model_dump_json().encode()
+def _size_words(limit: int) -> str:
+    return f"{limit / 2**20:g} MiB" if limit >= 2**20 else f"{limit / 2**10:g} KiB"
+
+
+async def too_large_response(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """Names the limit, so whoever reads the refusal (a log, an operator) knows what would fit."""
+    message = f"The request is larger than this address accepts ({_size_words(limit)})."
+    body = ErrorBody(code="too_large", message=message).model_dump_json().encode()
     await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
