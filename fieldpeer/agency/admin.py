@@ -391,7 +391,7 @@ def devices(session: Session, peer_id: str) -> list[DeviceEntry]:
         return []
     open_alerts = Counter(session.exec(
         select(ReceivedRecord.device_id)
-        .join(AlertClosure, AlertClosure.alert_id == ReceivedRecord.record_id, isouter=True)  # type: ignore[arg-type]
+        .join(AlertClosure, col(AlertClosure.alert_id) == ReceivedRecord.record_id, isouter=True)
         .where(ReceivedRecord.record_type == "safety_alert", col(ReceivedRecord.device_id).in_([d.id for d in found]), col(AlertClosure.alert_id).is_(None))
     ).all())
     return [DeviceEntry(d, open_alerts.get(d.id, 0)) for d in found]

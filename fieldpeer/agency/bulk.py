@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, ColumnDefault, Table
 from sqlmodel import Session, SQLModel
 
 _SQL: dict[tuple[str, str, tuple[str, ...]], str] = {}  # (dialect, table, columns) -> statement
@@ -30,7 +30,7 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     """INSERT every row (dicts with the same keys, column names) in one executemany."""
     if not rows:
         return
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__ (SQLAlchemy's mapping sets it)
     connection = session.connection()
     dialect = connection.dialect
     given = tuple(rows[0])
@@ -65,6 +65,7 @@ def _default(column: Column[Any]) -> Any:
     default = column.default
     if default is None:
         return None
+    arg = cast(ColumnDefault, default).arg  # a Python-side default (a Sequence is never given to these tables)
     if default.is_callable:
-        return default.arg(None)  # type: ignore[attr-defined]  # SQLAlchemy wraps it to take an execution context
-    return default.arg  # type: ignore[attr-defined]
+        return arg(None)  # SQLAlchemy wraps the callable to take an execution context
+    return arg

@@ -3,7 +3,8 @@ up to date by the Alembic revisions in fieldpeer/agency/migrations/ (see `upgrad
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -15,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlmodel import Session, text
 
 from fieldpeer.agency import review
@@ -25,8 +26,8 @@ from fieldpeer.agency.tables import AgencyTable
 _MIGRATION_LOCK = 0x46504147  # PostgreSQL advisory lock id: one process migrates at a time
 
 
-def _sqlite_pragmas(foreign_keys: bool):  # type: ignore[no-untyped-def]
-    def on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(foreign_keys: bool) -> Callable[[sqlite3.Connection, ConnectionPoolEntry], None]:
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
         for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}", "PRAGMA busy_timeout=30000"):
             dbapi_conn.execute(pragma)
@@ -34,7 +35,7 @@ def _sqlite_pragmas(foreign_keys: bool):  # type: ignore[no-untyped-def]
     return on_connect
 
 
-def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import false, func, insert
+from sqlalchemy import Select, false, func, insert
 from sqlmodel import Session, col, select
 
 from fieldpeer.agency import bulk, service, stored, units
@@ -113,7 +114,7 @@ def addenda_for(session: Session, note_ids: Collection[str]) -> dict[str, list[A
         return found
     rows = session.exec(
         select(AddendumIndex.note_id, ReceivedRecord.payload)
-        .join(ReceivedRecord, (ReceivedRecord.record_type == "addendum") & (ReceivedRecord.record_id == AddendumIndex.addendum_id))  # type: ignore[arg-type]
+        .join(ReceivedRecord, (col(ReceivedRecord.record_type) == "addendum") & (col(ReceivedRecord.record_id) == AddendumIndex.addendum_id))
         .where(col(AddendumIndex.note_id).in_(list(note_ids)))
         .order_by(col(ReceivedRecord.seq))
     ).all()
@@ -141,8 +142,8 @@ def notes_in_state(
     between two days inclusive), oldest contact first. One query."""
     query = (
         select(ReceivedRecord.payload, NoteReview, NoteUnits.units)
-        .join(ReceivedRecord, (ReceivedRecord.record_type == "contact_note") & (ReceivedRecord.record_id == NoteReview.note_id))  # type: ignore[arg-type]
-        .join(NoteUnits, NoteUnits.note_id == NoteReview.note_id, isouter=True)  # type: ignore[arg-type]
+        .join(ReceivedRecord, (col(ReceivedRecord.record_type) == "contact_note") & (col(ReceivedRecord.record_id) == NoteReview.note_id))
+        .join(NoteUnits, col(NoteUnits.note_id) == NoteReview.note_id, isouter=True)
         .where(NoteReview.state == state.value, ReceivedRecord.version == stored.latest_version())
     )
     if peer_id:
@@ -188,8 +189,8 @@ def alerts(session: Session, states: Collection[AlertState], *, peer_id: str | N
     words when the check-in has arrived. A fixed number of queries."""
     query = (
         select(ReceivedRecord, AlertAcknowledgement, AlertClosure)
-        .join(AlertAcknowledgement, AlertAcknowledgement.alert_id == ReceivedRecord.record_id, isouter=True)  # type: ignore[arg-type]
-        .join(AlertClosure, AlertClosure.alert_id == ReceivedRecord.record_id, isouter=True)  # type: ignore[arg-type]
+        .join(AlertAcknowledgement, col(AlertAcknowledgement.alert_id) == ReceivedRecord.record_id, isouter=True)
+        .join(AlertClosure, col(AlertClosure.alert_id) == ReceivedRecord.record_id, isouter=True)
         .where(ReceivedRecord.record_type == "safety_alert")
         .order_by(col(ReceivedRecord.seq).desc())
     )
@@ -334,15 +335,18 @@ class ReviewQueue(BaseModel):
         return max(1, -(-self.total // self.page_size)) if self.page_size else 1
 
 
-def _awaiting(query, visible: set[str] | None, filters: QueueFilters):  # type: ignore[no-untyped-def]
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")  # the count or the page of the queue
+
+
+def _awaiting(query: _Query, visible: set[str] | None, filters: QueueFilters) -> _Query:
     """The queue's WHERE clause, in SQL: awaiting review, within the supervisor's teams, filtered."""
-    query = query.where(NoteReview.state == ReviewState.AWAITING.value)
+    query = query.where(col(NoteReview.state) == ReviewState.AWAITING.value)
     if visible is not None:
         query = query.where(col(NoteReview.peer_id).in_(visible))
     if filters.peer_id:
-        query = query.where(NoteReview.peer_id == filters.peer_id)
+        query = query.where(col(NoteReview.peer_id) == filters.peer_id)
     if filters.person_id:
-        query = query.where(NoteReview.person_id == filters.person_id)
+        query = query.where(col(NoteReview.person_id) == filters.person_id)
     if filters.start:
         query = query.where(col(NoteUnits.day) >= filters.start.isoformat())
     if filters.end:
@@ -363,9 +367,9 @@ def queue(
     pending = alerts(session, {AlertState.OPEN, AlertState.ACKNOWLEDGED}, peer_id=filters.peer_id)
     pending = [a for a in pending if (visible is None or a.peer_id in visible) and (not filters.person_id or a.person_id == filters.person_id)]
     page = max(1, page)
-    total = session.exec(_awaiting(select(func.count()).select_from(NoteReview).join(NoteUnits, NoteUnits.note_id == NoteReview.note_id, isouter=True), visible, filters)).one()  # type: ignore[arg-type]
+    total = session.exec(_awaiting(select(func.count()).select_from(NoteReview).join(NoteUnits, col(NoteUnits.note_id) == NoteReview.note_id, isouter=True), visible, filters)).one()
     listed = (
-        _awaiting(select(NoteReview, NoteUnits.units).join(NoteUnits, NoteUnits.note_id == NoteReview.note_id, isouter=True), visible, filters)  # type: ignore[arg-type]
+        _awaiting(select(NoteReview, NoteUnits.units).join(NoteUnits, col(NoteUnits.note_id) == NoteReview.note_id, isouter=True), visible, filters)
         .order_by(col(NoteUnits.starts_at), col(NoteReview.note_id))
     )
     if page_size:

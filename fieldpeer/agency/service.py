@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import and_, bindparam, case, exists, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from fieldpeer import records
@@ -93,7 +94,7 @@ def add_person(session: Session, peer_id: str, person: records.Person) -> Person
     return row
 
 
-def publish_to_peer(session: Session, peer_id: str, record: records.Record) -> None:
+def publish_to_peer(session: Session, peer_id: str, record: AnyRecord) -> None:
     """Queue any record (a plan, feedback) for a peer's devices."""
     session.add(FeedEntry(peer_id=peer_id, record_type=record.record_type, record_id=record.id, payload=record.model_dump_json()))
 
@@ -315,8 +316,11 @@ def _held(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str],
     # A note was signed when it joined the review queue (review.on_stored, in the same transaction
     # as the note): a key lookup, and no reliance on how the stored JSON is spelled.
     signed = and_(col(ReceivedRecord.record_type) == "contact_note", exists().where(col(NoteReview.note_id) == col(ReceivedRecord.record_id)))
-    rows = session.exec(
-        select(ReceivedRecord.record_type, ReceivedRecord.record_id, ReceivedRecord.version, ReceivedRecord.peer_id, ReceivedRecord.device_id, ReceivedRecord.person_id, case((signed, 1), else_=0))  # type: ignore[call-overload]
+    rows = session.execute(  # SQLAlchemy's select: sqlmodel's overloads stop at four columns
+        sa_select(
+            col(ReceivedRecord.record_type), col(ReceivedRecord.record_id), col(ReceivedRecord.version),
+            col(ReceivedRecord.peer_id), col(ReceivedRecord.device_id), col(ReceivedRecord.person_id), case((signed, 1), else_=0),
+        )
         # Two plain INs on the unique index's leading columns (a row-value IN made SQLite scan the
         # whole table); the few extra (type, id) pairs this matches are dropped below.
         .where(col(ReceivedRecord.record_type).in_({t for t, _ in keys}), col(ReceivedRecord.record_id).in_({i for _, i in keys}))
@@ -386,7 +390,7 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
     alone (the phone quarantines it) and nothing the agency holds changes."""
     results: dict[str, tuple[EntryStatus, str]] = {}  # entry id -> (status, reason): one receipt validation at the end
     entry_ids = [entry_id for entry_id, _ in batch.entries]
-    known = set(session.exec(select(ReceivedRecord.entry_id).where(ReceivedRecord.entry_id.in_(entry_ids))).all())  # type: ignore[attr-defined]
+    known = set(session.exec(select(ReceivedRecord.entry_id).where(col(ReceivedRecord.entry_id).in_(entry_ids))).all())
 
     candidates: list[_Candidate] = []
     received = batch.received or [None] * len(batch.entries)
@@ -546,7 +550,7 @@ def store_batch(session: Session, device: Device, batch: ParsedBatch) -> PushRec
 
 def pull(session: Session, device: Device, cursor: int, limit: int = 500) -> PullBatch:
     rows = session.exec(
-        select(FeedEntry).where(FeedEntry.peer_id == device.peer_id, FeedEntry.seq > cursor).order_by(FeedEntry.seq).limit(limit + 1)  # type: ignore[arg-type,operator]
+        select(FeedEntry).where(FeedEntry.peer_id == device.peer_id, col(FeedEntry.seq) > cursor).order_by(col(FeedEntry.seq)).limit(limit + 1)
     ).all()
     page = rows[:limit]
     log_access(session, "pull", "ok", device=device, object_id=str(cursor), detail=f"records={len(page)}")
@@ -554,7 +558,7 @@ def pull(session: Session, device: Device, cursor: int, limit: int = 500) -> Pul
 
 
 def received_records(session: Session, peer_id: str | None = None, record_type: str | None = None) -> list[ReceivedRecord]:
-    query = select(ReceivedRecord).order_by(ReceivedRecord.seq)  # type: ignore[arg-type]
+    query = select(ReceivedRecord).order_by(col(ReceivedRecord.seq))
     if peer_id:
         query = query.where(ReceivedRecord.peer_id == peer_id)
     if record_type:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import ScalarSelect, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -24,7 +24,7 @@ def read(model: type[R], payload: str) -> R:
     return model.model_validate_json(payload)
 
 
-def latest_version():  # type: ignore[no-untyped-def]
+def latest_version() -> ScalarSelect[int | None]:
     """A correlated subquery: the newest version of the ReceivedRecord row it is compared with
     (served by the unique index on type, id and version)."""
     newer = aliased(ReceivedRecord)

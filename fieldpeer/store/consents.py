@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from fieldpeer.domain import DraftKind
+from fieldpeer.records import Consent
 from fieldpeer.store.drafts import drop_form_draft
 from fieldpeer.store.people import load_person_row
 from fieldpeer.store.tables import ConsentRow
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.records import Consent
 
 TERMS = {"discloser", "recipient", "information", "purpose"}
 
@@ -40,7 +40,7 @@ def record_consent(store: FieldStore, consent: Consent) -> Consent:
 
 def list_consents(store: FieldStore, person_id: str) -> list[Consent]:
     with store.unit() as unit:
-        rows = unit.session.exec(select(ConsentRow).where(ConsentRow.person_id == person_id).order_by(ConsentRow.signed_on)).all()  # type: ignore[arg-type]
+        rows = unit.session.exec(select(ConsentRow).where(ConsentRow.person_id == person_id).order_by(col(ConsentRow.signed_on))).all()
         return [
             Consent(
                 id=r.id, person_id=r.person_id, kind=r.kind, part2=r.part2, signed_on=r.signed_on,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import Connection, Engine
 
@@ -267,7 +269,7 @@ def migrate(engine: Engine, target: int = LATEST_VERSION, cipher: FieldCipher | 
         # back now, where secure_delete zeroes what was freed.
         raw = engine.raw_connection()  # outside a transaction, where a checkpoint can finish
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            cast(sqlite3.Connection, raw.driver_connection).execute("PRAGMA wal_checkpoint(TRUNCATE)")  # pysqlite; SQLAlchemy types it Optional (None once closed)
         finally:
             raw.close()
     return applied

@@ -11,13 +11,13 @@ from sqlmodel import col, select
 from fieldpeer import domain
 from fieldpeer.config import ServiceCatalog, service_catalog
 from fieldpeer.domain import ContactKind, ContactMode, ContactSetting, NoteStatus
+from fieldpeer.records import Addendum, ContactNote, Deletion, Narrative, as_utc, signing_problems
 from fieldpeer.store import billing, feedback, search
-from fieldpeer.store.fields import NOTE_TABLE, open_narrative, seal_narrative
 from fieldpeer.store.crypto import FieldCipher
+from fieldpeer.store.fields import NOTE_TABLE, open_narrative, seal_narrative
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import AddendumRow, ContactNoteRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
-from fieldpeer.records import Addendum, ContactNote, Deletion, Narrative, as_utc, signing_problems
 
 TABLE = NOTE_TABLE
 
@@ -196,7 +196,7 @@ def add_addendum(store: FieldStore, note_id: str, text: str) -> Addendum:
 
 def list_addenda(store: FieldStore, note_id: str) -> list[Addendum]:
     with store.unit() as unit:
-        rows = unit.session.exec(select(AddendumRow).where(AddendumRow.note_id == note_id).order_by(AddendumRow.written_at)).all()  # type: ignore[arg-type]
+        rows = unit.session.exec(select(AddendumRow).where(AddendumRow.note_id == note_id).order_by(col(AddendumRow.written_at))).all()
         return [
             Addendum(id=r.id, note_id=r.note_id, text=unit.cipher.decrypt("addendum", r.id, "text", r.text_enc), written_at=as_utc(r.written_at))
             for r in rows

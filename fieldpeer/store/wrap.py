@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from fieldpeer import domain
 from fieldpeer.domain import DraftKind, Escalation, SafetyAnswer
+from fieldpeer.records import Checkin, SafetyAlert, WrapPlan, as_utc, new_id
+from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.drafts import drop_form_draft
 from fieldpeer.store.people import NotFound, StaleWrite, load_person_row
 from fieldpeer.store.tables import CheckinRow, SafetyAlertRow, WrapPlanRow
-from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.unit_of_work import NORMAL, URGENT, FieldStore, Unit
-from fieldpeer.records import Checkin, SafetyAlert, WrapPlan, as_utc, new_id
 
 CHECKIN_ANSWERS = {"feeling_today", "triggers_present", "warning_signs_present", "actions_chosen", "supporters_contacted", "notes"}
 PLAN_CONTENT = {"sections", "crisis_plan"}
@@ -30,7 +30,7 @@ def get_wrap_plan(store: FieldStore, person_id: str, version: int | None = None)
         query = select(WrapPlanRow).where(WrapPlanRow.person_id == person_id)
         if version is not None:
             query = query.where(WrapPlanRow.version == version)
-        row = unit.session.exec(query.order_by(WrapPlanRow.version.desc()).limit(1)).first()  # type: ignore[attr-defined]
+        row = unit.session.exec(query.order_by(col(WrapPlanRow.version).desc()).limit(1)).first()
         return _row_to_plan(unit.cipher, row) if row else None
 
 
