@@ -12,13 +12,13 @@ from pathlib import Path
 
 from fieldpeer import demo_data
 from fieldpeer.config import crisis_lines
-from fieldpeer.logs import configure_logging
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, SafetyAnswer, Zone
+from fieldpeer.logs import configure_logging
+from fieldpeer.records import Checkin, ContactNote, Narrative
 from fieldpeer.store import notes, people, wrap
 from fieldpeer.store.database import database_files
 from fieldpeer.store.profile import Profile
 from fieldpeer.store.unit_of_work import FieldStore
-from fieldpeer.records import Checkin, ContactNote, Narrative
 
 DEFAULT_DEMO_DATA = Path(".cache/demo")
 

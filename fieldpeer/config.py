@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -81,7 +81,7 @@ class AgencySettings(BaseModel):
             return ZoneInfo(self.time_zone)
         except ZoneInfoNotFoundError:
             log.warning("no time zone data on this device: showing times in the device's zone")
-            return datetime.now().astimezone().tzinfo or timezone.utc
+            return datetime.now().astimezone().tzinfo or UTC
 
 
 @lru_cache

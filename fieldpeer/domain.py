@@ -26,7 +26,7 @@ class LabelledEnum(StrEnum):
 
     else:
 
-        def __new__(cls, code: str, label: str) -> "LabelledEnum":
+        def __new__(cls, code: str, label: str) -> LabelledEnum:
             member = str.__new__(cls, code)
             member._value_ = code
             member.label = label

@@ -9,8 +9,8 @@ wire they travel sealed (see sync/).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
-from typing import Annotated, Literal, Union
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, model_validator
 
@@ -44,7 +44,7 @@ def new_id() -> str:
 
 def utc_now() -> datetime:
     """When a record was written: UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def local_now() -> datetime:
@@ -56,7 +56,7 @@ def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite drops the zone of stored UTC stamps; put it back when reading."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 # Ids are keys in both databases: short, printable, no NUL or spaces (PostgreSQL refuses NUL in text).
@@ -146,7 +146,7 @@ class ContactNote(Record):
     version: Version = 1
 
     @model_validator(mode="after")
-    def _times_in_order(self) -> "ContactNote":
+    def _times_in_order(self) -> ContactNote:
         if self.ends_at < self.starts_at:
             raise ValueError("The end time is before the start time.")
         return self
@@ -332,9 +332,6 @@ class Deletion(Record):
 
 
 AnyRecord = Annotated[
-    Union[
-        PeerProfile, Person, ContactNote, OutreachAttempt, Addendum, WrapPlan, Checkin, SafetyAlert, Consent,
-        NoteFeedback, AlertStatus, UnitsConfirmed, Deletion,
-    ],
+    PeerProfile | Person | ContactNote | OutreachAttempt | Addendum | WrapPlan | Checkin | SafetyAlert | Consent | NoteFeedback | AlertStatus | UnitsConfirmed | Deletion,
     Field(discriminator="record_type"),
 ]

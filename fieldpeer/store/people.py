@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,12 +14,12 @@ from sqlmodel import col, select
 
 from fieldpeer import domain
 from fieldpeer.domain import ContactKind, NoteStatus, Zone
+from fieldpeer.records import Person
 from fieldpeer.store import alerts, billing, feedback
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.fields import open_narrative
 from fieldpeer.store.tables import PENDING, AddendumRow, CheckinRow, ContactNoteRow, OutboxRow, OutreachAttemptRow, PersonRow, UnitsConfirmedRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
-from fieldpeer.records import Person
 
 TABLE = "person"
 

@@ -19,13 +19,13 @@ from pathlib import Path
 from sqlmodel import select
 
 from fieldpeer.logs import PRIVATE_DIR, PRIVATE_FILE, private_dir
+from fieldpeer.records import PeerProfile, utc_now
 from fieldpeer.store.database import database_files, open_engine
 from fieldpeer.store.migrations import migrate
 from fieldpeer.store.secrets import DeviceSecretStore, KeyFileSecretStore
 from fieldpeer.store.tables import PeerProfileRow
 from fieldpeer.store.unit_of_work import FieldStore, Unit
 from fieldpeer.store.vault import DEFAULT_COST, ScryptCost, Vault
-from fieldpeer.records import PeerProfile, utc_now
 
 log = logging.getLogger("fieldpeer.store")
 

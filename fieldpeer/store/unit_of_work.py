@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from fieldpeer.records import AnyRecord, new_id, utc_now
 from fieldpeer.store.crypto import FieldCipher
 from fieldpeer.store.tables import PENDING, AuditEventRow, OutboxRow
-from fieldpeer.records import Record, new_id, utc_now
 
 log = logging.getLogger("fieldpeer.store")
 
@@ -30,9 +30,9 @@ class Unit:
     def audit(self, action: str, record_type: str, record_id: str) -> None:
         self.session.add(AuditEventRow(at=self.now, action=action, record_type=record_type, record_id=record_id))
 
-    def changed(self, action: str, record: Record, *, priority: int = NORMAL) -> None:
+    def changed(self, action: str, record: AnyRecord, *, priority: int = NORMAL) -> None:
         """Queue `record` for the agency and log the action, in this same transaction."""
-        record_type = getattr(record, "record_type")
+        record_type = record.record_type
         version = int(getattr(record, "version", 1))
         entry_id = new_id()
         payload = self.cipher.encrypt("outbox", entry_id, "payload", record.model_dump_json())

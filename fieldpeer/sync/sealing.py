@@ -62,15 +62,15 @@ class KeyPair:
     sign: Ed25519PrivateKey
 
     @classmethod
-    def generate(cls) -> "KeyPair":
+    def generate(cls) -> KeyPair:
         return cls(X25519PrivateKey.generate(), Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_raw(cls, box: bytes, sign: bytes) -> "KeyPair":
+    def from_raw(cls, box: bytes, sign: bytes) -> KeyPair:
         return cls(X25519PrivateKey.from_private_bytes(box), Ed25519PrivateKey.from_private_bytes(sign))
 
     @property
-    def public(self) -> "PublicKeys":
+    def public(self) -> PublicKeys:
         return PublicKeys(raw_public(self.box.public_key()), raw_public(self.sign.public_key()))
 
 
