@@ -21,7 +21,7 @@ from fieldpeer.screens import dates, form_store
 from fieldpeer.screens.drafting import DraftGuard, guarded, scroll_into_view, scroll_key
 from fieldpeer.screens.form_store import AlertDelivery
 from fieldpeer.screens.forms import CheckinForm
-from fieldpeer.screens.widgets import Ui
+from fieldpeer.screens.widgets import Ui, inner
 from fieldpeer.store import drafts, people, wrap
 
 CRISIS_KEY = "crisis-resources"
@@ -165,12 +165,12 @@ def build(ui: Ui, person_id: str) -> ft.View:
 
     def refresh_alert() -> None:
         if not alert:
-            alert_text.content.value, send_now.visible = ALERT_QUEUED, False  # type: ignore[attr-defined]  # ui.text: Semantics around the Text
+            inner(alert_text, ft.Text).value, send_now.visible = ALERT_QUEUED, False
             return
         delivery = form_store.alert_delivery(store, person_id, alert[0].id)
         last = shell.session.last_summary
         failed = last is not None and not last.ok
-        alert_text.content.value = alert_line(delivery, can_sync=shell.session.can_sync, sending=sending["now"], failed=failed, zone=agency_zone())  # type: ignore[attr-defined]
+        inner(alert_text, ft.Text).value = alert_line(delivery, can_sync=shell.session.can_sync, sending=sending["now"], failed=failed, zone=agency_zone())
         send_now.visible = shell.session.can_sync and not delivery.delivered and not delivery.refused and not sending["now"]
 
     def on_screen() -> bool:
@@ -237,7 +237,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
         checkin, errors = form.to_checkin()
         if checkin is None:
             for name, line in field_errors.items():  # each under its own question
-                line.content.value, line.visible = errors.get(name, ""), name in errors  # type: ignore[union-attr]
+                inner(line, ft.Text).value, line.visible = errors.get(name, ""), name in errors
             ui.show_error(message, "Before saving: " + " ".join(errors.values()))
             return
         _, saved_alert = wrap.record_checkin(store, checkin)

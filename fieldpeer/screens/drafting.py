@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from fieldpeer.screens.widgets import TOUCH
+from fieldpeer.screens.widgets import TOUCH, inner, narrow
 
 if TYPE_CHECKING:
     from fieldpeer.screens.widgets import Ui
@@ -135,7 +135,7 @@ class DraftGuard:
 
 def tall(ui: Ui, button: ft.Control) -> ft.Control:
     """Hold a Ui.button at 48 px or more: in Chromium its padding alone measured 33 px at the normal size."""
-    button.content.height = max(TOUCH, ui.size(15) * 2.4)  # type: ignore[attr-defined]  # Ui.button: Semantics around the button
+    inner(button, ft.LayoutControl).height = max(TOUCH, ui.size(15) * 2.4)
     return button
 
 
@@ -163,7 +163,7 @@ async def scroll_into_view(view: ft.View, name: str) -> None:
     """Scroll the form (the view's one Column, see Ui.view) to the control keyed `name`."""
     view.page.update()
     await asyncio.sleep(LAYOUT_PAUSE)
-    await view.controls[0].scroll_to(scroll_key=scroll_key(name), duration=250)  # type: ignore[attr-defined]  # a Column: Ui.view builds it
+    await narrow(view.controls[0], ft.Column).scroll_to(scroll_key=scroll_key(name), duration=250)
 
 
 def guard_of(view: ft.View | None) -> DraftGuard | None:

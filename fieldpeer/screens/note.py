@@ -26,7 +26,7 @@ from fieldpeer.screens.forms import (
     parse_clock,
     units_estimate_text,
 )
-from fieldpeer.screens.widgets import TOUCH, Ui
+from fieldpeer.screens.widgets import TOUCH, Ui, inner
 from fieldpeer.store import feedback, notes, people
 from fieldpeer.store.billing import NoteUnits
 
@@ -110,16 +110,16 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         for name in list(shown):
             line = errors[name]
             if name in found:
-                line.content.value = found[name]  # type: ignore[union-attr]  # ui.error's content is a Text
+                inner(line, ft.Text).value = found[name]
             else:
-                line.content.value, line.visible = "", False  # type: ignore[union-attr]
+                inner(line, ft.Text).value, line.visible = "", False
                 shown.discard(name)
         still = [found[name] for name in NOTE_FIELDS if name in shown]
-        message.content.value = "Before signing: " + " ".join(still) if still else ""  # type: ignore[union-attr]
+        inner(message, ft.Text).value = "Before signing: " + " ".join(still) if still else ""
         message.visible = bool(still)
 
     def refresh_units() -> None:
-        units.content.value = form.units_preview(catalog)  # type: ignore[attr-defined]  # ui.text wraps its Text in Semantics
+        inner(units, ft.Text).value = form.units_preview(catalog)
         shell.page.update()
 
     def update(**values: Any) -> None:
@@ -309,10 +309,11 @@ def edit_view(ui: Ui, form: NoteForm) -> ft.View:
         shown.update(name for name in found if name != "form")
         for name, line in errors.items():
             if name != "form":
-                line.content.value = found.get(name, "")  # type: ignore[union-attr]  # ui.error's content is a Text
+                inner(line, ft.Text).value = found.get(name, "")
                 line.visible = name in found
-        message.content.value = summary or found.get("form", "")  # type: ignore[union-attr]
-        message.visible = bool(message.content.value)  # type: ignore[union-attr]
+        text = inner(message, ft.Text)
+        text.value = summary or found.get("form", "")
+        message.visible = bool(text.value)
         for section in SECTIONS:
             if any(name in found for name in section.fields):
                 set_open(section.key, True)

@@ -13,7 +13,7 @@ from fieldpeer.domain import OutreachOutcome
 from fieldpeer.screens import pickers
 from fieldpeer.screens.drafting import tall
 from fieldpeer.screens.forms import PHONE_OUTCOMES, QUICK_MINUTES, REACHED, PhoneForm, counted, follow_up_in
-from fieldpeer.screens.widgets import Ui
+from fieldpeer.screens.widgets import Ui, inner, narrow
 from fieldpeer.store import notes, outreach, people
 
 NO_FOLLOW_UP = "none"
@@ -56,7 +56,7 @@ def build(ui: Ui, person_id: str) -> ft.View:
         attempt_hint.visible = not form.reached
         summary.label = NOTE_LABEL if form.reached else ATTEMPT_NOTE_LABEL
         summary.hint_text = NOTE_HINTS.get(value, NOTE_HINT)
-        save_button.content.content.value = "Save phone call" if form.reached else "Save outreach attempt"  # type: ignore[attr-defined]  # ui.button: Semantics around the button
+        narrow(inner(save_button, ft.FilledButton).content, ft.Text).value = "Save phone call" if form.reached else "Save outreach attempt"
         ui.show_error(message, "")
 
     def save() -> None:

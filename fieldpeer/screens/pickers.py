@@ -9,7 +9,7 @@ from typing import Any
 
 import flet as ft
 
-from fieldpeer.screens.widgets import TOUCH, Ui
+from fieldpeer.screens.widgets import TOUCH, Ui, inner, narrow
 
 
 def as_date(value: Any) -> date:
@@ -85,5 +85,5 @@ def choice_chips(
 
 
 def walk_chips(row: ft.Control) -> list[ft.Chip]:
-    """The chips of a `choice_chips` row (each chip's `data` is its key)."""
-    return [c.content.content for c in row.controls]  # type: ignore[attr-defined]  # Semantics > Container > Chip
+    """The chips of a `choice_chips` row (each chip's `data` is its key): Semantics > Container > Chip."""
+    return [narrow(inner(c, ft.Container).content, ft.Chip) for c in narrow(row, ft.Row).controls]

@@ -9,7 +9,7 @@ import flet as ft
 
 from fieldpeer.screens.forms import counted
 from fieldpeer.screens.status_words import Status, shift_line, sync_words, unsigned_words, words
-from fieldpeer.screens.widgets import Ui
+from fieldpeer.screens.widgets import Ui, inner
 from fieldpeer.store import outbox, shift
 from fieldpeer.sync.client import SyncSummary
 
@@ -69,7 +69,7 @@ def build(ui: Ui) -> ft.View:
         drafts_said.append(ui.text(f"{counted(len(today.unsaved_forms), 'unsaved form')} ({whose}): kept on this phone only, never sent, until you save {them}.", 14, identifier="drafts-stay"))
 
     def say(line: str) -> None:
-        status.content.value = line  # type: ignore[attr-defined]
+        inner(status, ft.Text).value = line
         shell.page.update()
 
     def show_progress(done: int, total: int) -> None:

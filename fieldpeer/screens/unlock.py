@@ -14,7 +14,7 @@ import flet as ft
 from fieldpeer.screens.dates import pin_line
 from fieldpeer.screens.status_words import Status, words
 from fieldpeer.screens.sync_view import summary_text
-from fieldpeer.screens.widgets import Ui
+from fieldpeer.screens.widgets import Ui, inner
 from fieldpeer.store.vault import TryLater, VaultError, VaultWiped, WrongPin
 from fieldpeer.sync.client import SyncError
 
@@ -70,11 +70,11 @@ def build(ui: Ui) -> ft.View:
     shift = [ui.text(summary_text(session.last_summary), 14, identifier="shift-summary")] if reason is Status.SHIFT_ENDED and session.last_summary else []
     status = vault.pin_status()  # wrong PINs before this screen opened (another tab, a reload)
     message.visible = bool(line := pin_line(status.attempts_left, status.wait_seconds))
-    message.content.value = line  # type: ignore[union-attr]
+    inner(message, ft.Text).value = line
     view = ui.view("/unlock", "FieldPeer is locked", [ui.text(why, 16, identifier="lock-reason"), *shift, pin, message, *buttons, spinner])
     if status.locked:
         for button in buttons:
-            button.content.disabled = True  # type: ignore[attr-defined]
+            inner(button, ft.Control).disabled = True
         shell.page.run_task(count_down)
     return view
 

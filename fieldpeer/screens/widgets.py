@@ -8,7 +8,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import flet as ft
 
@@ -19,6 +19,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fieldpeer.app")
 TOUCH = 48  # px: minimum touch target
+
+C = TypeVar("C", bound=ft.Control)
+
+
+def narrow(control: object, kind: type[C]) -> C:
+    """`control` as the `kind` the layout built (Flet types children loosely, e.g. `Control | None`)."""
+    if not isinstance(control, kind):
+        raise TypeError(f"expected {kind.__name__}, found {type(control).__name__}")
+    return control
+
+
+def inner(wrapper: ft.Control, kind: type[C]) -> C:
+    """The control a Ui helper wrapped in Semantics for its test identifier: the Text of Ui.error
+    (and of Ui.text given an identifier), the button of Ui.button."""
+    return narrow(narrow(wrapper, ft.Semantics).content, kind)
 
 
 class Ui:
@@ -74,8 +89,8 @@ class Ui:
     def busy(self, controls: Iterable[ft.Control], on: bool) -> None:
         """Disable buttons while their work runs, so a second tap cannot start it twice."""
         for control in controls:
-            target = control.content if isinstance(control, ft.Semantics) else control
-            target.disabled = on  # type: ignore[union-attr]
+            target = inner(control, ft.Control) if isinstance(control, ft.Semantics) else control
+            target.disabled = on
         self.shell.page.update()
 
     # --- text -----------------------------------------------------------------------
@@ -95,7 +110,7 @@ class Ui:
         )
 
     def show_error(self, line: ft.Semantics, message: str) -> None:
-        line.content.value = message  # type: ignore[union-attr]
+        inner(line, ft.Text).value = message
         line.visible = bool(message)
         self.shell.page.update()
 

@@ -28,13 +28,13 @@ def receive_alert_status(unit: Unit, status: AlertStatus) -> None:
 def receive_alert_status_page(unit: Unit, page: list[AlertStatus]) -> int:
     """Apply a pulled page's statuses in bulk ("by" encrypted as ever) and mark the alerts raised
     here closed or reopened; how many were newer than what was held."""
-    table = AlertStatusRow.__table__  # type: ignore[attr-defined]
+    table = AlertStatusRow.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__ (SQLAlchemy's mapping sets it)
     newer = bulk.newer_only(unit, table, "alert_id", page)
     rows = [{"alert_id": s.id, "person_id": s.person_id, "state": s.state.value, "by_enc": unit.cipher.encrypt(TABLE, s.id, "by", s.by), "at": s.at, "version": s.version} for s in newer]
     bulk.upsert_newer(unit, table, "alert_id", rows)
     if newer:
         resolved = [{"alert_id": s.id, "closed_at": s.at if s.state is AlertState.CLOSED else None} for s in newer]
-        alerts_table = SafetyAlertRow.__table__  # type: ignore[attr-defined]
+        alerts_table = SafetyAlertRow.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__ (SQLAlchemy's mapping sets it)
         unit.session.execute(update(alerts_table).where(alerts_table.c.id == bindparam("alert_id")).values(resolved_at=bindparam("closed_at")), resolved)
     bulk.audit_page(unit, "alert_status_received", "safety_alert", len(newer))
     return len(newer)

@@ -19,7 +19,7 @@ def receive_units_confirmed(unit: Unit, confirmed: UnitsConfirmed) -> None:
 
 def receive_units_confirmed_page(unit: Unit, page: list[UnitsConfirmed]) -> int:
     """Apply a pulled page's figures in bulk; returns how many were newer than what was held."""
-    table = UnitsConfirmedRow.__table__  # type: ignore[attr-defined]
+    table = UnitsConfirmedRow.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__ (SQLAlchemy's mapping sets it)
     newer = bulk.newer_only(unit, table, "note_id", page)
     bulk.upsert_newer(unit, table, "note_id", [{"note_id": c.id, "units": c.units, "version": c.version} for c in newer])
     bulk.audit_page(unit, "units_received", "contact_note", len(newer))

@@ -23,7 +23,7 @@ def receive_feedback(unit: Unit, feedback: NoteFeedback) -> None:
 
 def receive_feedback_page(unit: Unit, page: list[NoteFeedback]) -> int:
     """Apply a pulled page's reviews in bulk (comment and reviewer encrypted as ever); how many were newer."""
-    table = NoteFeedbackRow.__table__  # type: ignore[attr-defined]
+    table = NoteFeedbackRow.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__ (SQLAlchemy's mapping sets it)
     newer = bulk.newer_only(unit, table, "note_id", page)
     rows = [
         {

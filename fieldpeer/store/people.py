@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import asc, desc, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from fieldpeer import domain
@@ -137,7 +138,7 @@ def _latest_follow_ups(unit: Unit) -> dict[str, date]:
     max(), and a partial index holds just the rows with a follow-up (migration 10)."""
     latest: dict[str, tuple[datetime, date]] = {}
     for table in (ContactNoteRow, OutreachAttemptRow):
-        at = table.starts_at if table is ContactNoteRow else table.attempted_at  # type: ignore[union-attr]
+        at = col(ContactNoteRow.starts_at) if table is ContactNoteRow else col(OutreachAttemptRow.attempted_at)
         rows = unit.session.exec(
             select(col(table.person_id), func.max(at), col(table.follow_up_on)).where(col(table.follow_up_on).is_not(None)).group_by(col(table.person_id))
         ).all()
@@ -180,7 +181,7 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
         follow_ups = _latest_follow_ups(unit)
         pending = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)).one()
         returned = feedback.returned_by_person(unit)
-        ranked: list[tuple[tuple[int, int], CaseloadEntry]] = []
+        ranked: list[tuple[tuple[int, int, str], CaseloadEntry]] = []
         for row, first, last in active:
             name = unit.cipher.decrypt(TABLE, row.id, "preferred_name", row.preferred_name_enc)
             if needle and needle not in name.casefold():
@@ -213,7 +214,7 @@ def list_caseload(store: FieldStore, today: date, search: str = "") -> Caseload:
                 draft_notes=draft_notes.get(row.id, 0),
                 last_attempt=attempts.get(row.id),
             )
-            ranked.append(((*domain.need_rank(flags), name.casefold()), entry))  # type: ignore[arg-type]
+            ranked.append(((*domain.need_rank(flags), name.casefold()), entry))
     ranked.sort(key=lambda pair: pair[0])
     return Caseload(entries=[entry for _, entry in ranked], pending_sync=pending)
 
@@ -247,21 +248,20 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
         session, cipher = unit.session, unit.cipher
         # Only the columns the timeline shows: loading whole rows (JSON columns, ORM objects)
         # cost more than decrypting the narratives.
-        shown = (
-            ContactNoteRow.id, ContactNoteRow.kind, ContactNoteRow.starts_at, ContactNoteRow.ends_at, ContactNoteRow.mode, ContactNoteRow.status,
-            ContactNoteRow.narrative_enc, ContactNoteRow.units, UnitsConfirmedRow.units.label("confirmed"),  # type: ignore[attr-defined]
-        )
-        notes: Sequence[Any] = session.exec(
-            select(*shown)  # type: ignore[call-overload]
+        notes: Sequence[Any] = session.execute(  # SQLAlchemy's select: sqlmodel's overloads stop at four columns
+            sa_select(
+                col(ContactNoteRow.id), col(ContactNoteRow.kind), col(ContactNoteRow.starts_at), col(ContactNoteRow.ends_at), col(ContactNoteRow.mode),
+                col(ContactNoteRow.status), col(ContactNoteRow.narrative_enc), col(ContactNoteRow.units), col(UnitsConfirmedRow.units).label("confirmed"),
+            )
             .join(UnitsConfirmedRow, col(UnitsConfirmedRow.note_id) == ContactNoteRow.id, isouter=True)
-            .where(ContactNoteRow.person_id == person_id)
-            .order_by(ContactNoteRow.starts_at.desc())  # type: ignore[attr-defined]
+            .where(col(ContactNoteRow.person_id) == person_id)
+            .order_by(col(ContactNoteRow.starts_at).desc())
             .limit(limit)
         ).all()
         addenda = dict(
             session.exec(
                 select(AddendumRow.note_id, func.count())
-                .join(ContactNoteRow, ContactNoteRow.id == AddendumRow.note_id)  # type: ignore[arg-type]
+                .join(ContactNoteRow, col(ContactNoteRow.id) == AddendumRow.note_id)
                 .where(ContactNoteRow.person_id == person_id)
                 .group_by(AddendumRow.note_id)
             ).all()
@@ -284,9 +284,11 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
                     units=unit_words(note.units, note.confirmed),
                 )
             )
-        outcomes, attempts = _labels(domain.OutreachOutcome), session.exec(
-            select(OutreachAttemptRow.id, OutreachAttemptRow.attempted_at, OutreachAttemptRow.mode, OutreachAttemptRow.outcome, OutreachAttemptRow.note_enc)  # type: ignore[call-overload]
-            .where(OutreachAttemptRow.person_id == person_id)
+        outcomes, attempts = _labels(domain.OutreachOutcome), session.execute(  # SQLAlchemy's select: five columns
+            sa_select(
+                col(OutreachAttemptRow.id), col(OutreachAttemptRow.attempted_at), col(OutreachAttemptRow.mode), col(OutreachAttemptRow.outcome), col(OutreachAttemptRow.note_enc)
+            )
+            .where(col(OutreachAttemptRow.person_id) == person_id)
             .order_by(col(OutreachAttemptRow.attempted_at).desc())
             .limit(limit)
         ).all()
@@ -304,7 +306,7 @@ def person_timeline(store: FieldStore, person_id: str, limit: int = 1000) -> lis
         checkins = session.exec(
             select(CheckinRow)
             .where(CheckinRow.person_id == person_id)
-            .order_by(CheckinRow.occurred_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(CheckinRow.occurred_at).desc())
             .limit(limit)
         ).all()
         for checkin in checkins:

@@ -12,11 +12,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -183,13 +184,15 @@ class SyncClient:
 
     # --- HTTP ------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, *, content_type: str | None = None, expect: str = JSON_MEDIA_TYPE, **kwargs: object) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, *, content: bytes | None = None, params: Mapping[str, int] | None = None, content_type: str | None = None, expect: str = JSON_MEDIA_TYPE
+    ) -> httpx.Response:
         """One request; any reply other than the agency's own of type `expect` raises a SyncError."""
         headers = {"Authorization": f"Bearer {self.token}"}
         if content_type:
             headers["Content-Type"] = content_type
         try:
-            response = self.http.request(method, f"{self.server}{API}{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+            response = self.http.request(method, f"{self.server}{API}{path}", headers=headers, content=content, params=params)
         except httpx.TransportError as exc:
             if is_certificate_failure(exc):
                 raise UntrustedServer(UNTRUSTED) from exc
@@ -488,11 +491,23 @@ def _error_message(response: httpx.Response, fallback: str) -> str:
         return fallback
 
 
-def sync_profile(root: Path, pin: str, **client_options: object) -> SyncSummary:
+class ClientOptions(TypedDict, total=False):
+    """SyncClient's keyword options that sync_profile passes through (on_revoked is the profile's wipe)."""
+
+    http: httpx.Client | None
+    batch_size: int
+    sleep: Callable[[float], None]
+    max_attempts: int
+    base_delay: float
+    timeout: float
+    max_batch_bytes: int
+
+
+def sync_profile(root: Path, pin: str, **client_options: Unpack[ClientOptions]) -> SyncSummary:
     """One headless sync of a profile (``fieldpeer sync --profile DIR``)."""
     profile = Profile(root)
     store = profile.unlock(pin)
     try:
-        return SyncClient(store, on_revoked=profile.wipe, **client_options).sync()  # type: ignore[arg-type]
+        return SyncClient(store, on_revoked=profile.wipe, **client_options).sync()
     finally:
         store.close()
