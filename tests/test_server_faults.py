@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from fieldpeer.agency.api import AgencySettings
+from fieldpeer.agency.settings import default
 from fieldpeer.store import notes, outbox, people, sync_state, wrap
 from fieldpeer.store.migrations import LATEST_VERSION, schema_version
 from fieldpeer.store.profile import Profile
@@ -107,7 +107,7 @@ def test_clock_skew_between_phone_and_server(agency: AgencyProcess, tmp_path: Pa
 
 
 def test_very_long_notes_travel_in_batches_under_the_body_limit(agency: AgencyProcess, tmp_path: Path) -> None:
-    assert MAX_BATCH_BYTES * 1.01 + 4096 < AgencySettings.max_body_bytes and MAX_BATCH_BYTES < AgencySettings.max_push_plaintext <= MAX_PLAINTEXT  # gzip never grows data by more than ~0.1%
+    assert MAX_BATCH_BYTES * 1.01 + 4096 < default("max_body_bytes") and MAX_BATCH_BYTES < default("max_push_plaintext") <= MAX_PLAINTEXT  # gzip never grows data by more than ~0.1%
     phone = enrolled_phone(agency, tmp_path)
     admin, store, persons = phone.admin, phone.store, phone.person_ids
     longest = "🙂 long narrative ✍️ " * (MAX_TEXT // 20)  # emoji: 4 bytes each in UTF-8

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from fieldpeer.agency import admin, review, service
+from fieldpeer.agency import settings as agency_settings
 from fieldpeer.agency.database import current_revision, migrate_agency, open_agency_engine
 from fieldpeer.agency.serving import ServeRefused, serve
-from fieldpeer.agency.settings import AgencySettings
+from fieldpeer.agency.settings import SettingsError
 from fieldpeer.agency.tables import Administrator, Device, Supervisor
 from fieldpeer.agency.web_sessions import rotate_token
 from fieldpeer.domain import PeerRole
@@ -56,13 +56,14 @@ def main(argv: list[str]) -> int:
     serve_cmd.add_argument("--port", type=int, default=8700)
     serve_cmd.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs PostgreSQL) (default: %(default)s)")
     serve_cmd.add_argument("--keys", type=Path, default=DEFAULT_KEYS, help="folder for the agency key pair (outside the database)")
-    serve_cmd.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM); phones refuse plain HTTP off this machine")
-    serve_cmd.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
+    # Flags left out come from the settings (FIELDPEER_AGENCY_SETTING_<NAME>, agency/settings.py), else their defaults.
+    serve_cmd.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM); phones refuse plain HTTP off this machine (default: FIELDPEER_AGENCY_SETTING_TLS_CERT)")
+    serve_cmd.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM) (default: FIELDPEER_AGENCY_SETTING_TLS_KEY)")
     serve_cmd.add_argument(
-        "--refusal-log-seconds", type=float, default=AgencySettings.refusal_log_seconds,
-        help="unknown callers' refusals: one access-log row per action and kind in this window, then a count (default: %(default)s)",
+        "--refusal-log-seconds", type=float, default=None,
+        help=f"unknown callers' refusals: one access-log row per action and kind in this window, then a count (default: {agency_settings.default('refusal_log_seconds')})",
     )
-    serve_cmd.add_argument("--token-idle-days", type=float, default=AgencySettings.token_idle_days, help="a device that has not synced for this long must enrol again (default: %(default)s)")
+    serve_cmd.add_argument("--token-idle-days", type=float, default=None, help=f"a device that has not synced for this long must enrol again (default: {agency_settings.default('token_idle_days')})")
 
     add_peer = commands.add_parser("add-peer", help="add a peer worker; prints their id")
     add_peer.add_argument("--name", required=True)
@@ -90,7 +91,7 @@ def main(argv: list[str]) -> int:
     rotate = commands.add_parser("rotate-token", help="a new sign-in token for a supervisor or administrator (printed once); the old one is refused and their browsers sign in again")
     rotate.add_argument("--kind", required=True, choices=["supervisor", "admin"])
     rotate.add_argument("account")
-    rotate.add_argument("--days", type=float, default=AgencySettings.credential_days, help="how long the new token signs in (default: %(default)s)")
+    rotate.add_argument("--days", type=float, default=None, help=f"how long the new token signs in (default: {agency_settings.default('credential_days')})")
 
     revoke_supervisor = commands.add_parser("revoke-supervisor", help="close a supervisor account")
     revoke_supervisor.add_argument("supervisor")
@@ -107,13 +108,17 @@ def main(argv: list[str]) -> int:
             Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if bool(args.tls_cert) != bool(args.tls_key):
             parser.error("--tls-cert and --tls-key go together")
-        # Every other setting from its FIELDPEER_AGENCY_SETTING_* variable (settings.py), else its default.
-        settings = replace(AgencySettings.from_env(), db_url=args.db, key_dir=args.keys, token_idle_days=args.token_idle_days, refusal_log_seconds=args.refusal_log_seconds)
-        scheme = "https" if args.tls_cert else "http"
+        flags = {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "token_idle_days": args.token_idle_days, "refusal_log_seconds": args.refusal_log_seconds}
+        try:
+            # Every other setting from its FIELDPEER_AGENCY_SETTING_* variable (settings.py), else its default.
+            settings = agency_settings.load(db_url=args.db, key_dir=args.keys, **{name: value for name, value in flags.items() if value is not None})
+        except SettingsError as exc:
+            parser.error(str(exc))
+        scheme = "https" if settings.tls else "http"
         workers = f", {args.workers} workers" if args.workers > 1 else ""
         try:
             print(f"FieldPeer agency server on {scheme}://{args.host}:{args.port} (database: {args.db.split('@')[-1]}{workers})", flush=True)
-            serve(settings, host=args.host, port=args.port, workers=args.workers, tls=(args.tls_cert, args.tls_key) if args.tls_cert else None)
+            serve(settings, host=args.host, port=args.port, workers=args.workers, tls=settings.tls)
         except ServeRefused as exc:
             parser.error(str(exc))
         return 0
@@ -141,7 +146,7 @@ def main(argv: list[str]) -> int:
                 holder: Supervisor | Administrator | None = db.get(Supervisor, args.account) if args.kind == "supervisor" else db.get(Administrator, args.account)
                 if holder is None:
                     raise LookupError(f"No {args.kind} with id {args.account}.")
-                print(rotate_token(db, holder, AgencySettings(credential_days=args.days)))
+                print(rotate_token(db, holder, agency_settings.load(**({} if args.days is None else {"credential_days": args.days}))))
             elif args.command == "revoke-supervisor":
                 print(f"Closed supervisor account {review.revoke_supervisor(db, args.supervisor).id}.")
             elif args.command == "revoke-device":
@@ -153,7 +158,7 @@ def main(argv: list[str]) -> int:
                     seen = f"{device.last_seen_at:%Y-%m-%d %H:%M}" if device.last_seen_at else "never"
                     print(f"{device.id}  peer={device.peer_id}  {state}  last seen {seen}  {device.name}")
             db.commit()
-        except LookupError as exc:
+        except (LookupError, SettingsError) as exc:
             print(exc, file=sys.stderr)
             return 1
     return 0

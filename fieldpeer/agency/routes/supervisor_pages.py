@@ -25,10 +25,9 @@ from fieldpeer.agency.routes.common import the_agency
 from fieldpeer.agency.routes.exports import BillingExportRequest, FhirExportRequest
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Peer, Supervisor
-from fieldpeer.agency.times import local_time
+from fieldpeer.agency.times import current_zone, in_zone, local_time
 from fieldpeer.agency.unit_of_work import unit
 from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, end_session, new_secret, page_account, same_origin, set_session_cookie, sign_in, use_csrf
-from fieldpeer.config import agency_zone
 from fieldpeer.domain import AlertState
 from fieldpeer.records import utc_now
 
@@ -60,8 +59,9 @@ def guarded(action: str, handler: Handler) -> Callable[[Request], Any]:
         if request.method == "POST" and not csrf_ok(cookie, fields.get(CSRF_FIELD)):
             return message("Not allowed", STALE_FORM, supervisor)
         use_csrf(cookie)
+        agency = the_agency(request)
         try:
-            with unit(the_agency(request).engine) as db:
+            with in_zone(agency.settings.zone), unit(agency.engine) as db:
                 return handler(db, supervisor, request, fields)
         except Refused as refused:
             return message("Could not do that", str(refused), supervisor)
@@ -168,7 +168,7 @@ def queue_page(db: Session, supervisor: Supervisor, request: Request, _: dict[st
     kept = {k: v for k, v in params.items() if k in ("peer", "person", "start", "end", "urgent") and v}
     return page(
         "queue.html", "Review queue", supervisor, DONE.get(params.get("done", ""), ""),
-        peer=peer, peers=peers, persons=persons, filters=filters, found=found, kept=kept, filtered=bool(kept), zone_name=str(agency_zone()),
+        peer=peer, peers=peers, persons=persons, filters=filters, found=found, kept=kept, filtered=bool(kept), zone_name=str(current_zone()),
     )
 
 
@@ -202,7 +202,7 @@ def peer_page(db: Session, supervisor: Supervisor, request: Request, _: dict[str
     peer = db.get(Peer, request.path_params["peer_id"])
     if peer is None or (visible := review.visible_peer_ids(db, supervisor)) is not None and peer.id not in visible:
         return message("Not found", "There is no peer with that id.", supervisor, error=False)
-    today = utc_now().astimezone(agency_zone()).date()  # the agency's "today", not UTC's
+    today = utc_now().astimezone(current_zone()).date()  # the agency's "today", not UTC's
     try:
         start = date.fromisoformat(request.query_params["start"]) if request.query_params.get("start") else today - timedelta(days=30)
         end = date.fromisoformat(request.query_params["end"]) if request.query_params.get("end") else today
@@ -224,7 +224,7 @@ def exports_page(db: Session, supervisor: Supervisor, request: Request, _: dict[
 
 def export_form(db: Session, supervisor: Supervisor, entered: dict[str, str], error: str = "", which: str = "", status: int = 422) -> HTMLResponse:
     """The export forms, with what was typed kept and a refusal in words under the form it concerns."""
-    today = utc_now().astimezone(agency_zone()).date()
+    today = utc_now().astimezone(current_zone()).date()
     first = today.replace(day=1)
     defaults = {"start": (first - timedelta(days=1)).replace(day=1).isoformat(), "end": (first - timedelta(days=1)).isoformat(), "recipient": exports.WITHIN_AGENCY}
     response = page(
