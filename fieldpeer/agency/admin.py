@@ -80,15 +80,9 @@ def add_administrator(session: Session, name: str, credentials: str = "") -> tup
 
 def authenticate(session: Session, authorization: str | None, action: str) -> Administrator:
     """The administrator behind a bearer token (the same token scheme as supervisors')."""
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    admin = session.exec(select(Administrator).where(Administrator.token_hash == token_hash(token))).first() if token else None
-    if admin is None:
-        log_access(session, action, "refused", detail="unauthenticated_administrator")
-        raise Refused(Refusal.UNAUTHENTICATED, "Sign in as an administrator to see this.", 401)
-    if admin.revoked_at is not None:
-        log_access(session, action, "refused", detail=f"revoked_administrator:{admin.id}")
-        raise Refused(Refusal.ACCESS_REVOKED, "This administrator account was closed.", 403)
-    return admin
+    return service.authenticate_account(
+        session, Administrator, authorization, action, unknown="Sign in as an administrator to see this.", closed="This administrator account was closed.",
+    )
 
 
 def _log(session: Session, admin: Administrator, action: str, object_id: str = "") -> None:

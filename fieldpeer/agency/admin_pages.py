@@ -12,20 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlmodel import Session, select
 
 from fieldpeer.agency import admin, matching, review
 from fieldpeer.agency.pages import HEADERS, TEMPLATES
-from fieldpeer.agency.routes.common import the_agency
-from fieldpeer.agency.routes.supervisor_pages import STALE_FORM, sign_in_form, sign_out
-from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Administrator, Peer, Supervisor, Team, TeamSupervisor
-from fieldpeer.agency.unit_of_work import unit
-from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, page_account, same_origin, set_session_cookie, sign_in, use_csrf
+from fieldpeer.agency.web_sessions import Area, Fields, first
 from fieldpeer.domain import PeerRole, ServiceCriterion
 
 BASE = "/admin"
@@ -42,7 +38,6 @@ DONE = {
     "teams_saved": "Supervisor's teams saved.",
 }
 
-Fields = dict[str, list[str]]
 Handler = Callable[[Session, Administrator, Request, Fields], Response]
 router = APIRouter(prefix=BASE, include_in_schema=False)
 
@@ -56,79 +51,20 @@ def message(title: str, text: str, who: Administrator | None = None, error: bool
     return page("admin_message.html", title, who, message=text, error=error)
 
 
-async def form(request: Request) -> Fields:
-    """Every value of every field (checkbox groups send a name many times)."""
-    body = (await request.body())[:50_000].decode(errors="replace")
-    return parse_qs(body)
+def every_value(fields: Fields) -> Fields:
+    return fields
 
 
-def one(fields: Fields, name: str) -> str:
-    return fields.get(name, [""])[0]
-
-
-def signed_in(request: Request, action: str) -> Administrator | None:
-    return page_account(request, Administrator, COOKIE, action)
-
-
-def guarded(action: str, handler: Handler) -> Callable[[Request], Any]:
-    """Signed-in administrators only; everyone else goes to the sign-in page."""
-
-    async def endpoint(request: Request) -> Response:
-        if request.method == "POST" and not same_origin(request):
-            return message("Not allowed", "That form came from another site.")
-        fields = await form(request) if request.method == "POST" else {}
-        who = signed_in(request, action)
-        if who is None:
-            return RedirectResponse(f"{BASE}/login", status_code=303)
-        cookie = request.cookies.get(COOKIE, "")
-        if request.method == "POST" and not csrf_ok(cookie, one(fields, CSRF_FIELD)):
-            return message("Not allowed", STALE_FORM, who)
-        use_csrf(cookie)
-        try:
-            with unit(the_agency(request).engine) as db:
-                return handler(db, who, request, fields)
-        except Refused as refused:
-            return message("Could not do that", str(refused), who)
-
-    return endpoint
+AREA = Area(
+    base=BASE, cookie=COOKIE, kind=Administrator, home="/peers", layout="admin_base.html",
+    hint=Markup("Created with <code>fieldpeer agency add-admin</code> on the agency server."),
+    page=page, message=message, authenticate=admin.authenticate, shape=every_value, form_limit=50_000,
+)
+AREA.add_sign_in_routes(router)
 
 
 def route(path: str, methods: list[str], action: str, handler: Handler) -> None:
-    router.add_api_route(path, guarded(action, handler), methods=methods)
-
-
-@router.get("")
-def home() -> RedirectResponse:
-    return RedirectResponse(f"{BASE}/peers", status_code=303)
-
-
-@router.get("/login")
-def login_form(request: Request, error: str = "") -> HTMLResponse:
-    return sign_in_form(request, lambda: page("admin_login.html", "Sign in", error=bool(error)))
-
-
-@router.post("/login")
-async def login(request: Request) -> Response:
-    fields = await form(request)
-    if not (same_origin(request) and csrf_ok(request.cookies.get(PRE_SIGN_IN_COOKIE), one(fields, CSRF_FIELD))):
-        return message("Not allowed", STALE_FORM)
-    token = one(fields, "token").strip()
-    settings = the_agency(request).settings
-    try:
-        with unit(the_agency(request).engine) as db:
-            session_id = sign_in(db, admin.authenticate(db, f"Bearer {token}", "administrator_sign_in"), settings)
-    except Refused:
-        session_id = None
-    if session_id is None:
-        return RedirectResponse(f"{BASE}/login?error=1", status_code=303)
-    response = RedirectResponse(f"{BASE}/peers", status_code=303)
-    set_session_cookie(request, response, COOKIE, session_id, BASE, settings)
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    return await sign_out(request, COOKIE, BASE)
+    AREA.route(router, path, methods, action, handler)
 
 
 def done_of(request: Request) -> str:
@@ -140,7 +76,7 @@ def to(path: str, done: str) -> RedirectResponse:
 
 
 def role_of(fields: Fields, name: str = "role") -> PeerRole | None:
-    value = one(fields, name)
+    value = first(fields, name)
     return PeerRole(value) if value in PeerRole._value2member_map_ else None
 
 
@@ -161,7 +97,7 @@ def add_peer(db: Session, who: Administrator, request: Request, fields: Fields) 
     role = role_of(fields)
     if role is None:
         return message("Could not add the peer", "Choose the peer's role.", who)
-    peer = admin.add_peer(db, who, one(fields, "name"), role, one(fields, "credentials"), one(fields, "team") or None, fields.get("experience", []))
+    peer = admin.add_peer(db, who, first(fields, "name"), role, first(fields, "credentials"), first(fields, "team") or None, fields.get("experience", []))
     return to(f"/peers/{peer.id}", "peer_added")
 
 
@@ -180,14 +116,14 @@ def edit_peer(db: Session, who: Administrator, request: Request, fields: Fields)
     peer_id, role = request.path_params["peer_id"], role_of(fields)
     if role is None:
         return message("Could not save", "Choose the peer's role.", who)
-    admin.edit_peer(db, who, peer_id, name=one(fields, "name"), credentials=one(fields, "credentials"), role=role, team_id=one(fields, "team") or None,
+    admin.edit_peer(db, who, peer_id, name=first(fields, "name"), credentials=first(fields, "credentials"), role=role, team_id=first(fields, "team") or None,
                     experience=fields.get("experience", []))
     return to(f"/peers/{peer_id}", "peer_saved")
 
 
 def deactivate_peer(db: Session, who: Administrator, request: Request, fields: Fields) -> Response:
     peer_id = request.path_params["peer_id"]
-    admin.deactivate_peer(db, who, peer_id, one(fields, "move_to") or None)
+    admin.deactivate_peer(db, who, peer_id, first(fields, "move_to") or None)
     return to(f"/peers/{peer_id}", "deactivated")
 
 
@@ -213,11 +149,11 @@ def wish_of(fields: Fields) -> matching.Wish:
 
 
 def intake_of(fields: Fields) -> admin.Intake:
-    criterion = one(fields, "criterion")
+    criterion = first(fields, "criterion")
     exclusions = frozenset(admin.ExclusionCriterion(e) for e in fields.get("exclusion", []) if e in admin.ExclusionCriterion._value2member_map_)
     return admin.Intake(
-        preferred_name=one(fields, "name"), criterion=ServiceCriterion(criterion) if criterion in ServiceCriterion._value2member_map_ else None,
-        exclusions=exclusions, wish=wish_of(fields), phone=one(fields, "phone"), part2=one(fields, "part2") == "yes",
+        preferred_name=first(fields, "name"), criterion=ServiceCriterion(criterion) if criterion in ServiceCriterion._value2member_map_ else None,
+        exclusions=exclusions, wish=wish_of(fields), phone=first(fields, "phone"), part2=first(fields, "part2") == "yes",
     )
 
 
@@ -240,7 +176,7 @@ def match(db: Session, who: Administrator, request: Request, fields: Fields) -> 
 
 
 def admit(db: Session, who: Administrator, request: Request, fields: Fields) -> Response:
-    admin.admit_person(db, who, one(fields, "peer"), intake_of(fields))
+    admin.admit_person(db, who, first(fields, "peer"), intake_of(fields))
     return to("/persons", "admitted")
 
 
@@ -259,7 +195,7 @@ def edit_person(db: Session, who: Administrator, request: Request, fields: Field
 
 def reassign(db: Session, who: Administrator, request: Request, fields: Fields) -> Response:
     person_id = request.path_params["person_id"]
-    admin.reassign_person(db, who, person_id, one(fields, "peer"))
+    admin.reassign_person(db, who, person_id, first(fields, "peer"))
     return to(f"/persons/{person_id}", "reassigned")
 
 
@@ -277,7 +213,7 @@ def teams_page(db: Session, who: Administrator, request: Request, _: Fields) -> 
 
 
 def add_team(db: Session, who: Administrator, request: Request, fields: Fields) -> Response:
-    admin.add_team(db, who, one(fields, "name"))
+    admin.add_team(db, who, first(fields, "name"))
     return to("/teams", "team_added")
 
 
@@ -288,7 +224,7 @@ def supervisor_teams(db: Session, who: Administrator, request: Request, fields: 
 
 def add_supervisor(db: Session, who: Administrator, request: Request, fields: Fields) -> Response:
     """review.add_supervisor; the token is shown once, on this answer only."""
-    supervisor, token = admin.add_supervisor(db, who, one(fields, "name"), one(fields, "credentials"))
+    supervisor, token = admin.add_supervisor(db, who, first(fields, "name"), first(fields, "credentials"))
     return page("admin_token.html", "Supervisor added", who, signed=review.signed_name(supervisor), token=token)
 
 

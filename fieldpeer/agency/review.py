@@ -59,15 +59,9 @@ def revoke_supervisor(session: Session, supervisor_id: str) -> Supervisor:
 
 
 def authenticate(session: Session, authorization: str | None, action: str) -> Supervisor:
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    supervisor = session.exec(select(Supervisor).where(Supervisor.token_hash == token_hash(token))).first() if token else None
-    if supervisor is None:
-        log_access(session, action, "refused", detail="unauthenticated_supervisor")
-        raise Refused(Refusal.UNAUTHENTICATED, "Sign in as a supervisor to see this.", 401)
-    if supervisor.revoked_at is not None:
-        log_access(session, action, "refused", detail=f"revoked_supervisor:{supervisor.id}")
-        raise Refused(Refusal.ACCESS_REVOKED, "This supervisor account was closed.", 403)
-    return supervisor
+    return service.authenticate_account(
+        session, Supervisor, authorization, action, unknown="Sign in as a supervisor to see this.", closed="This supervisor account was closed.",
+    )
 
 
 # --- What arrives from phones ----------------------------------------------------------

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import and_, bindparam, case, exists, or_, update
@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from fieldpeer import records
 from fieldpeer.agency import bulk, invariants
-from fieldpeer.agency.tables import AccessEvent, Device, EnrolCode, FeedEntry, NoteReview, Peer, Person, ReceivedRecord
+from fieldpeer.agency.tables import AccessEvent, Administrator, Device, EnrolCode, FeedEntry, NoteReview, Peer, Person, ReceivedRecord, Supervisor
 from fieldpeer.domain import PeerRole
 from fieldpeer.records import AnyRecord, Id, PeerProfile, new_id, utc_now
 from fieldpeer.sync.sealing import KeyPair, b64, unb64
@@ -49,6 +49,27 @@ def log_access(session: Session, action: str, outcome: str, *, device: Device | 
     session.add(
         AccessEvent(device_id=device.id if device else None, peer_id=device.peer_id if device else None, action=action, object_id=object_id, outcome=outcome, detail=detail)
     )
+
+
+# --- People's accounts (supervisors, administrators): a bearer token each --------------------------
+
+Account = TypeVar("Account", Supervisor, Administrator)
+KIND: dict[type[Supervisor] | type[Administrator], str] = {Supervisor: "supervisor", Administrator: "administrator"}
+
+
+def authenticate_account(session: Session, kind: type[Account], authorization: str | None, action: str, *, unknown: str, closed: str) -> Account:
+    """The supervisor or administrator behind a bearer token. A refusal is access-logged with the
+    account's kind (`unauthenticated_supervisor`, `revoked_administrator:<id>`) and says `unknown`
+    (no such token, 401) or `closed` (the account was closed, 403)."""
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    account = session.exec(select(kind).where(kind.token_hash == token_hash(token))).first() if token else None
+    if account is None:
+        log_access(session, action, "refused", detail=f"unauthenticated_{KIND[kind]}")
+        raise Refused(Refusal.UNAUTHENTICATED, unknown, 401)
+    if account.revoked_at is not None:
+        log_access(session, action, "refused", detail=f"revoked_{KIND[kind]}:{account.id}")
+        raise Refused(Refusal.ACCESS_REVOKED, closed, 403)
+    return account
 
 
 class RefusalTally:

@@ -11,6 +11,9 @@ signed in, a random pre-sign-in value on the sign-in page), so it needs no stora
 worker processes and cannot be computed by another site (the cookie is HttpOnly, SameSite=Strict).
 Templates write `{{ csrf_field() }}` inside every POST form; the page handlers set the current
 token with `use_csrf` before rendering and check it with `csrf_ok` on every POST.
+
+An `Area` (/supervisor, /admin) puts these together once: sign-in and sign-out pages and the
+`guarded` wrapper every signed-in page goes through.
 """
 
 from __future__ import annotations
@@ -18,19 +21,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
-from urllib.parse import urlsplit
+from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlmodel import Session, select
 
 from fieldpeer.agency.pages import TEMPLATES
-from fieldpeer.agency.service import log_access, token_hash
+from fieldpeer.agency.service import KIND, Account, Refused, log_access, token_hash
 from fieldpeer.agency.settings import AgencySettings
 from fieldpeer.agency.tables import Administrator, CredentialIssue, Supervisor, WebSession
+from fieldpeer.agency.times import in_zone
 from fieldpeer.agency.unit_of_work import unit
 from fieldpeer.records import utc_now
 
@@ -73,10 +80,6 @@ def new_secret() -> str:
 
 
 # --- Server-side sessions ---------------------------------------------------------------------------
-
-Account = TypeVar("Account", Supervisor, Administrator)
-KIND: dict[type[Supervisor] | type[Administrator], str] = {Supervisor: "supervisor", Administrator: "administrator"}
-
 
 def credential_expires(db: Session, account: Supervisor | Administrator, settings: AgencySettings) -> datetime:
     """When the account's current token stops signing in: set at rotation, else counted from creation."""
@@ -164,3 +167,123 @@ def sign_in(db: Session, account: Supervisor | Administrator, settings: AgencySe
         log_access(db, f"{KIND[type(account)]}_sign_in", "refused", detail=f"credential_expired:{account.id}")
         return None
     return start_session(db, account, settings)
+
+
+# --- A signed-in area of pages (/supervisor, /admin) ----------------------------------------------
+
+STALE_FORM = "That form is out of date or came from another site. Go back, reload the page and try again."
+Fields = dict[str, list[str]]  # every value of every field (checkbox groups send a name many times)
+F = TypeVar("F")
+
+
+def first(fields: Fields, name: str) -> str:
+    return fields.get(name, [""])[0]
+
+
+def sign_in_form(request: Request, response: Callable[[], HTMLResponse]) -> HTMLResponse:
+    """A sign-in page with its CSRF token, bound to a random pre-sign-in cookie."""
+    pre = request.cookies.get(PRE_SIGN_IN_COOKIE) or new_secret()
+    use_csrf(pre)
+    answer = response()
+    answer.set_cookie(PRE_SIGN_IN_COOKIE, pre, httponly=True, samesite="strict", secure=request.url.scheme == "https", path=request.url.path)
+    return answer
+
+
+@dataclass(frozen=True)
+class Area(Generic[Account, F]):
+    """One area of pages behind a sign-in: its address, cookie and account table, how it renders a
+    page and a message, how its token is checked, and the shape its handlers take a form in (`shape`
+    of every field's values). Its sign-in, sign-out and guarded endpoints are the same for every area."""
+
+    base: str  # "/supervisor": the routes' prefix and the cookie's path
+    cookie: str
+    kind: type[Account]
+    home: str  # where a signed-in browser lands, under base
+    layout: str  # the area's base template, which login.html extends
+    hint: Markup  # under the token field on the sign-in page: where the token comes from
+    page: Callable[..., HTMLResponse]  # (template, title, account=None, done="", **context)
+    message: Callable[[str, str, Account | None], HTMLResponse]  # (title, text, account): an error
+    authenticate: Callable[[Session, str | None, str], Account]  # (db, "Bearer <token>", action)
+    shape: Callable[[Fields], F]
+    form_limit: int = 20_000  # bytes of a form body read
+
+    async def form(self, request: Request) -> Fields:
+        return parse_qs((await request.body())[: self.form_limit].decode(errors="replace"))
+
+    def signed_in(self, request: Request, action: str) -> Account | None:
+        return page_account(request, self.kind, self.cookie, action)
+
+    def guarded(self, action: str, handler: Callable[[Session, Account, Request, F], Response]) -> Callable[[Request], Any]:
+        """Signed-in accounts only (everyone else goes to the sign-in page); a POST must come from
+        this site with the session's CSRF token. The handler runs in one unit of work; a refusal
+        is shown in words."""
+
+        async def endpoint(request: Request) -> Response:
+            if request.method == "POST" and not same_origin(request):
+                return self.message("Not allowed", "That form came from another site.", None)
+            fields = await self.form(request) if request.method == "POST" else {}
+            account = self.signed_in(request, action)
+            if account is None:
+                return RedirectResponse(f"{self.base}/login", status_code=303)
+            cookie = request.cookies.get(self.cookie, "")
+            if request.method == "POST" and not csrf_ok(cookie, first(fields, CSRF_FIELD)):
+                return self.message("Not allowed", STALE_FORM, account)
+            use_csrf(cookie)
+            agency = request.app.state.agency
+            try:
+                with in_zone(agency.settings.zone), unit(agency.engine) as db:  # pages show the agency's local times
+                    return handler(db, account, request, self.shape(fields))
+            except Refused as refused:
+                return self.message("Could not do that", str(refused), account)
+
+        return endpoint
+
+    def route(self, router: APIRouter, path: str, methods: list[str], action: str, handler: Callable[[Session, Account, Request, F], Response]) -> None:
+        router.add_api_route(path, self.guarded(action, handler), methods=methods)
+
+    def home_page(self) -> RedirectResponse:
+        return RedirectResponse(f"{self.base}{self.home}", status_code=303)
+
+    def login_form(self, request: Request) -> HTMLResponse:
+        """login.html in the area's layout, labelled "Supervisor sign-in token" or "Administrator sign-in token"."""
+        error = bool(request.query_params.get("error", ""))
+        return sign_in_form(request, lambda: self.page(
+            "login.html", "Sign in", error=error, layout=self.layout, account=KIND[self.kind].capitalize(), action=f"{self.base}/login", hint=self.hint,
+        ))
+
+    async def login(self, request: Request) -> Response:
+        """The token opens a session (`sign_in`, action `<kind>_sign_in`); a wrong one goes back to the form."""
+        fields = await self.form(request)
+        if not (same_origin(request) and csrf_ok(request.cookies.get(PRE_SIGN_IN_COOKIE), first(fields, CSRF_FIELD))):
+            return self.message("Not allowed", STALE_FORM, None)
+        token = first(fields, "token").strip()
+        agency = request.app.state.agency
+        try:
+            with unit(agency.engine) as db:
+                session_id = sign_in(db, self.authenticate(db, f"Bearer {token}", f"{KIND[self.kind]}_sign_in"), agency.settings)
+        except Refused:
+            session_id = None
+        if session_id is None:
+            return RedirectResponse(f"{self.base}/login?error=1", status_code=303)
+        response = RedirectResponse(f"{self.base}{self.home}", status_code=303)
+        set_session_cookie(request, response, self.cookie, session_id, self.base, agency.settings)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        """Ends the session on the server (a form with the session's CSRF token, from this site)."""
+        fields = parse_qs((await request.body())[:4096].decode(errors="replace"))
+        raw = request.cookies.get(self.cookie)
+        if not (same_origin(request) and csrf_ok(raw, first(fields, CSRF_FIELD))):
+            return self.message("Not allowed", STALE_FORM, None)
+        with unit(request.app.state.agency.engine) as db:
+            end_session(db, raw)
+        response = RedirectResponse(f"{self.base}/login", status_code=303)
+        response.delete_cookie(self.cookie, path=self.base)
+        return response
+
+    def add_sign_in_routes(self, router: APIRouter) -> None:
+        """The area's home (a redirect), GET and POST /login, POST /logout."""
+        router.add_api_route("", self.home_page, methods=["GET"])
+        router.add_api_route("/login", self.login_form, methods=["GET"])
+        router.add_api_route("/login", self.login, methods=["POST"])
+        router.add_api_route("/logout", self.logout, methods=["POST"])

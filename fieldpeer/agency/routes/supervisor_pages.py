@@ -11,129 +11,42 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from fieldpeer.agency import exports, reports, review
 from fieldpeer.agency.pages import BASE, COOKIE, DONE, HEADERS, TEMPLATES, message, page
-from fieldpeer.agency.routes.common import the_agency
 from fieldpeer.agency.routes.exports import BillingExportRequest, FhirExportRequest
 from fieldpeer.agency.service import Refused
 from fieldpeer.agency.tables import Peer, Supervisor
-from fieldpeer.agency.times import current_zone, in_zone, local_time
-from fieldpeer.agency.unit_of_work import unit
-from fieldpeer.agency.web_sessions import CSRF_FIELD, PRE_SIGN_IN_COOKIE, csrf_ok, end_session, new_secret, page_account, same_origin, set_session_cookie, sign_in, use_csrf
+from fieldpeer.agency.times import current_zone, local_time
+from fieldpeer.agency.web_sessions import Area, Fields
 from fieldpeer.domain import AlertState
 from fieldpeer.records import utc_now
 
 router = APIRouter(prefix=BASE, include_in_schema=False)
 
+
+def form_values(fields: Fields) -> dict[str, str]:
+    """The supervisor's forms send each name once: its first value."""
+    return {k: v[0] for k, v in fields.items()}
+
+
+AREA = Area(
+    base=BASE, cookie=COOKIE, kind=Supervisor, home="/queue", layout="base.html",
+    hint=Markup("Your agency administrator gives you this token (<code>fieldpeer agency add-supervisor</code>)."),
+    page=page, message=message, authenticate=review.authenticate, shape=form_values,
+)
+AREA.add_sign_in_routes(router)
 Handler = Callable[[Session, Supervisor, Request, dict[str, str]], Response]
 
 
-def signed_in(request: Request, action: str) -> Supervisor | None:
-    return page_account(request, Supervisor, COOKIE, action)
-
-
-async def form(request: Request) -> dict[str, str]:
-    body = (await request.body())[:20_000].decode(errors="replace")
-    return {k: v[0] for k, v in parse_qs(body).items()}
-
-
-def guarded(action: str, handler: Handler) -> Callable[[Request], Any]:
-    """Signed-in supervisors only; everyone else goes to the sign-in page."""
-
-    async def endpoint(request: Request) -> Response:
-        if request.method == "POST" and not same_origin(request):
-            return message("Not allowed", "That form came from another site.")
-        fields = await form(request) if request.method == "POST" else {}
-        supervisor = signed_in(request, action)
-        if supervisor is None:
-            return RedirectResponse(f"{BASE}/login", status_code=303)
-        cookie = request.cookies.get(COOKIE, "")
-        if request.method == "POST" and not csrf_ok(cookie, fields.get(CSRF_FIELD)):
-            return message("Not allowed", STALE_FORM, supervisor)
-        use_csrf(cookie)
-        agency = the_agency(request)
-        try:
-            with in_zone(agency.settings.zone), unit(agency.engine) as db:
-                return handler(db, supervisor, request, fields)
-        except Refused as refused:
-            return message("Could not do that", str(refused), supervisor)
-
-    return endpoint
-
-
 def route(path: str, methods: list[str], action: str, handler: Handler) -> None:
-    router.add_api_route(path, guarded(action, handler), methods=methods)
-
-
-@router.get("")
-def home() -> RedirectResponse:
-    return RedirectResponse(f"{BASE}/queue", status_code=303)
-
-
-STALE_FORM = "That form is out of date or came from another site. Go back, reload the page and try again."
-
-
-def sign_in_form(request: Request, response: Callable[[], HTMLResponse]) -> HTMLResponse:
-    """A sign-in page with its CSRF token, bound to a random pre-sign-in cookie."""
-    pre = request.cookies.get(PRE_SIGN_IN_COOKIE) or new_secret()
-    use_csrf(pre)
-    answer = response()
-    answer.set_cookie(PRE_SIGN_IN_COOKIE, pre, httponly=True, samesite="strict", secure=request.url.scheme == "https", path=request.url.path)
-    return answer
-
-
-def sign_in_allowed(request: Request, fields: dict[str, str]) -> bool:
-    return same_origin(request) and csrf_ok(request.cookies.get(PRE_SIGN_IN_COOKIE), fields.get(CSRF_FIELD))
-
-
-@router.get("/login")
-def login_form(request: Request, error: str = "") -> HTMLResponse:
-    return sign_in_form(request, lambda: page("login.html", "Sign in", error=bool(error)))
-
-
-@router.post("/login")
-async def login(request: Request) -> Response:
-    fields = await form(request)
-    if not sign_in_allowed(request, fields):
-        return message("Not allowed", STALE_FORM)
-    token = fields.get("token", "").strip()
-    settings = the_agency(request).settings
-    try:
-        with unit(the_agency(request).engine) as db:
-            session_id = sign_in(db, review.authenticate(db, f"Bearer {token}", "supervisor_sign_in"), settings)
-    except Refused:
-        session_id = None
-    if session_id is None:
-        return RedirectResponse(f"{BASE}/login?error=1", status_code=303)
-    response = RedirectResponse(f"{BASE}/queue", status_code=303)
-    set_session_cookie(request, response, COOKIE, session_id, BASE, settings)
-    return response
-
-
-async def sign_out(request: Request, cookie: str, path: str) -> Response:
-    """Ends the session on the server (a form with the session's CSRF token, from this site)."""
-    fields = parse_qs((await request.body())[:4096].decode(errors="replace"))
-    raw = request.cookies.get(cookie)
-    if not (same_origin(request) and csrf_ok(raw, (fields.get(CSRF_FIELD) or [""])[0])):
-        return message("Not allowed", STALE_FORM)
-    with unit(the_agency(request).engine) as db:
-        end_session(db, raw)
-    response = RedirectResponse(f"{path}/login", status_code=303)
-    response.delete_cookie(cookie, path=path)
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    return await sign_out(request, COOKIE, BASE)
+    AREA.route(router, path, methods, action, handler)
 
 
 def back_to(db: Session, fields: dict[str, str], done: str) -> Response:
