@@ -425,3 +425,12 @@ class DraftKind(LabelledEnum):
     CHECKIN = ("checkin", "Check-in")
     CONSENT = ("consent", "Consent")
     WRAP = ("wrap", "WRAP plan")
+
+
+# --- How people read a time ------------------------------------------------------
+
+
+def clock_time(moment: datetime) -> str:
+    """ "2:30 pm", "12:05 am", "12:00 pm" (noon): the phone's screens and the agency's pages alike."""
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from datetime import datetime, tzinfo
 
 from fieldpeer.config import agency_zone
+from fieldpeer.domain import clock_time
 
 # The serving app's zone while a page is built (`in_zone`); outside a request, assets/agency.json's.
 _ZONE: ContextVar[tzinfo | None] = ContextVar("fieldpeer_agency_zone", default=None)
@@ -39,5 +40,4 @@ def local_time(moment: datetime | None, zone: tzinfo | None = None) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(zone or current_zone()) if moment.tzinfo is not None else moment
-    hour = local.hour % 12 or 12
-    return f"{local:%a} {local.day} {local:%b %Y}, {hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
+    return f"{local:%a} {local.day} {local:%b %Y}, {clock_time(local)}"

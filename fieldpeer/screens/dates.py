@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, tzinfo
 
+from fieldpeer.domain import clock_time
 from fieldpeer.store.vault import MAX_FAILED_ATTEMPTS, wrong_pin_words
 
 
@@ -23,12 +24,6 @@ def wall_clock(moment: datetime, zone: tzinfo) -> datetime:
 def today_in(zone: tzinfo, now: datetime) -> date:
     """The agency's date at `now` (the caseload's "today")."""
     return wall_clock(now, zone).date()
-
-
-def clock_time(moment: datetime) -> str:
-    """ "2:30 pm", "12:05 am", "12:00 pm" (noon)."""
-    hour = moment.hour % 12 or 12
-    return f"{hour}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"
 
 
 def day_words(day: date, today: date) -> str:
