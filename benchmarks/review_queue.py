@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.requests import Request
 
@@ -33,6 +33,7 @@ from fieldpeer.agency.routes import supervisor_pages
 from fieldpeer.agency.tables import Device, Supervisor
 from fieldpeer.domain import ContactMode, ContactSetting, Intervention, NoteStatus, PeerRole, SafetyAnswer
 from fieldpeer.records import Addendum, ContactNote, Goal, Person, Record, SafetyAlert, utc_now
+from tests.statements import statements_sent
 
 FIRST_DAY = datetime(2026, 1, 5, 8)
 
@@ -98,20 +99,14 @@ def request(path: str, query: str = "", path_params: dict[str, str] | None = Non
 def measure(engine: Engine, run: Callable[[Session], Any], repeat: int) -> tuple[float, int, int]:
     """Median milliseconds, queries sent, bytes of HTML."""
     times, size, queries = [], 0, 0
-
-    def counted(*_: Any) -> None:
-        nonlocal queries
-        queries += 1
-
     for attempt in range(repeat + 1):
-        queries = 0
-        event.listen(engine, "before_cursor_execute", counted)
-        began = time.perf_counter()
-        with Session(engine) as db:
-            response = run(db)
-            db.rollback()
-        elapsed = time.perf_counter() - began
-        event.remove(engine, "before_cursor_execute", counted)
+        with statements_sent(engine) as sent:
+            began = time.perf_counter()
+            with Session(engine) as db:
+                response = run(db)
+                db.rollback()
+            elapsed = time.perf_counter() - began
+        queries = sent.count
         size = len(response.body)
         assert response.status_code == 200, response.body[:300]
         if attempt:  # the first is a warm-up

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from fieldpeer.agency import review, service, stored
@@ -21,6 +21,7 @@ from fieldpeer.domain import ConsentKind, NoteStatus, OutreachOutcome, PeerRole,
 from fieldpeer.records import Addendum, Checkin, Consent, ContactNote, Deletion, Goal, OutreachAttempt, Person, Record, SafetyAlert, WrapPlan, new_id
 from fieldpeer.sync.wire import EntryStatus, PushBatch, PushEntry, PushReceipt
 from tests.conftest import complete_note
+from tests.statements import statements_sent
 
 
 @dataclass
@@ -31,21 +32,11 @@ class Agency:
 
     def push(self, records: list[Record]) -> tuple[int, PushReceipt]:
         """Push one batch as the route does; returns the statements it sent and the receipt."""
-        statements = 0
-
-        def counted(*_: object) -> None:
-            nonlocal statements
-            statements += 1
-
         batch = service.ParsedBatch(f"batch-{records[0].id}", [(new_id(), r) for r in records])
-        with Session(self.engine, expire_on_commit=False) as db:
-            event.listen(self.engine, "before_cursor_execute", counted)
-            try:
-                receipt = review.ingest(db, self.device, batch)
-                db.commit()
-            finally:
-                event.remove(self.engine, "before_cursor_execute", counted)
-        return statements, receipt
+        with Session(self.engine, expire_on_commit=False) as db, statements_sent(self.engine) as sent:
+            receipt = review.ingest(db, self.device, batch)
+            db.commit()
+        return sent.count, receipt
 
 
 @pytest.fixture

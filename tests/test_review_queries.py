@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, event
+from sqlalchemy import Engine, delete
 from sqlmodel import Session, select
 
 from fieldpeer.agency import reports, review, service
@@ -20,6 +20,7 @@ from fieldpeer.agency.units import Billed, units_for_day
 from fieldpeer.domain import NoteStatus, PeerRole, SafetyAnswer, UnitRounding, UnitRule
 from fieldpeer.records import Addendum, Checkin, ContactNote, Person, Record, SafetyAlert
 from tests.conftest import complete_note
+from tests.statements import statements_sent
 
 
 @dataclass
@@ -37,20 +38,11 @@ class Agency:
 
     def queries(self, work: Any) -> tuple[int, Any]:
         """How many SQL statements `work(session)` sends, and what it returns."""
-        count = 0
-
-        def counted(*_: Any) -> None:
-            nonlocal count
-            count += 1
-
         with Session(self.engine, expire_on_commit=False) as db:
-            event.listen(self.engine, "before_cursor_execute", counted)
-            try:
+            with statements_sent(self.engine) as sent:
                 result = work(db)
-            finally:
-                event.remove(self.engine, "before_cursor_execute", counted)
             db.commit()
-        return count, result
+        return sent.count, result
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from fieldpeer.agency import admin, review, service
@@ -29,6 +29,7 @@ from fieldpeer.domain import ConsentKind, NoteStatus, PeerRole, SafetyAnswer
 from fieldpeer.records import Addendum, Consent, ContactNote, Goal, Person, Record, SafetyAlert
 from tests.conftest import complete_note
 from tests.servers import AgencyProcess
+from tests.statements import statements_sent
 from tests.web_client import PageClient
 
 RETURN_COMMENT = "Say what the landlord answered."
@@ -206,19 +207,9 @@ def test_exports_from_the_pages_are_team_scoped_and_ask_for_consent(scene: Scene
 
 
 def count_queries(engine: Engine, work: Any) -> int:
-    count = 0
-
-    def counted(*_: Any) -> None:
-        nonlocal count
-        count += 1
-
-    with Session(engine) as db:
-        event.listen(engine, "before_cursor_execute", counted)
-        try:
-            work(db)
-        finally:
-            event.remove(engine, "before_cursor_execute", counted)
-    return count
+    with Session(engine) as db, statements_sent(engine) as sent:
+        work(db)
+    return sent.count
 
 
 def test_a_filtered_page_costs_the_same_queries_at_any_length(agency_db_url: str) -> None:
